@@ -1,0 +1,43 @@
+# geo-service: `make run` serves the app, `make test` passes the tests; each sets everything up.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup system-deps lint bench clean-db
+
+run: setup
+	$(BIN)/geo-service demo --if-empty
+	$(BIN)/geo-service serve
+
+test: system-deps-test $(STAMP)
+	$(BIN)/ruff check geo_service tests bench migrations
+	$(BIN)/python -m pytest -q
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@scripts/system-deps.sh run
+
+system-deps-test:
+	@scripts/system-deps.sh test
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m bench
+
+clean-db:
+	-$(BIN)/geo-service db stop
+	rm -rf var

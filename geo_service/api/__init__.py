@@ -1,0 +1,1 @@
+"""HTTP API: thin FastAPI routers that parse, call one function and render."""

@@ -1,0 +1,1 @@
+"""Database access: the engine, the embedded cluster and migrations."""

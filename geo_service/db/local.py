@@ -1,0 +1,332 @@
+"""The embedded default database: a private PostgreSQL + PostGIS cluster under the data folder.
+
+With no GEO_SERVICE_DATABASE_URL the service runs its own cluster: `initdb` on first use, then
+`pg_ctl start` on a Unix socket in the cluster folder and a free loopback port (never 5432, which
+belongs to the machine's own server). As root the cluster runs as an unprivileged user, because
+PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import glob
+import hashlib
+import os
+import pwd
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+DATABASE = "geo_service"
+SUPERUSER = "geo"
+_FALLBACK_ROOT = Path("/var/lib/geo-service/clusters")
+_SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; leave room for ".s.PGSQL.NNNNN"
+
+
+class LocalClusterError(RuntimeError):
+    """The embedded cluster cannot be set up or started; the message says what to do."""
+
+
+def _install_hint(major: str = "15") -> str:
+    return (
+        f"install them with `apt-get install postgresql-{major} postgresql-{major}-postgis-3` "
+        "(Debian/Ubuntu), or set GEO_SERVICE_DATABASE_URL to an existing PostGIS database"
+    )
+
+
+def find_bindir(configured: Path | None = None) -> Path:
+    """The folder holding initdb and pg_ctl: the setting, Debian's newest version, or PATH."""
+    candidates: list[Path] = []
+    if configured:
+        candidates.append(Path(configured))
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(re.sub(r"\D", "", Path(p).parts[-3]) or 0),
+        reverse=True,
+    )
+    candidates += [Path(p).parent for p in versions]
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    for folder in candidates:
+        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
+            return folder
+    raise LocalClusterError(
+        "PostgreSQL server programs (initdb, pg_ctl) were not found: " + _install_hint()
+    )
+
+
+def _free_port() -> int:
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port != 5432:
+            return port
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class LocalCluster:
+    """A PostgreSQL cluster owned by this service, kept under `home/pg` (or a fallback place)."""
+
+    home: Path
+    bindir: Path | None = None
+    run_as: str = "postgres"
+
+    def __post_init__(self) -> None:
+        self.home = Path(self.home).expanduser().resolve()
+        self._as_root = os.geteuid() == 0
+
+    # -- where things are -------------------------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        """The cluster folder: `home/pg`, or the fallback recorded when home is out of reach."""
+        pointer = self.home / "pg.location"
+        if pointer.is_file():
+            return Path(pointer.read_text().strip())
+        return self.home / "pg"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        own = self.root / "run"
+        if len(str(own)) < _SOCKET_PATH_MAX:
+            return own
+        digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+        return Path("/tmp") / f"geo-service-{digest}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "postgresql.log"
+
+    @property
+    def _password_file(self) -> Path:
+        return self.home / "pg.password"
+
+    # -- running programs -------------------------------------------------------------------
+
+    def _owner(self) -> pwd.struct_passwd | None:
+        if not self._as_root:
+            return None
+        try:
+            return pwd.getpwnam(self.run_as)
+        except KeyError as exc:
+            raise LocalClusterError(
+                f"Running as root, the embedded cluster needs the unprivileged user "
+                f"'{self.run_as}' (created by the postgresql package; {_install_hint()}), "
+                "or set GEO_SERVICE_PG_USER to another unprivileged user."
+            ) from exc
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        owner = self._owner()
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "LANG": "C"}
+        kwargs: dict[str, object] = {}
+        if owner is not None:
+            env["HOME"] = owner.pw_dir
+            kwargs = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
+        proc = subprocess.run(  # noqa: PLW1510 - checked below with the output in the message
+            list(args),
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd="/",
+            **kwargs,  # type: ignore[call-overload]
+        )
+        if check and proc.returncode != 0:
+            raise LocalClusterError(
+                f"`{' '.join(args)}` failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
+                + (f"\nSee the server log: {self.log_file}" if self.log_file.exists() else "")
+            )
+        return proc
+
+    def _program(self, name: str) -> str:
+        if self.bindir is None:
+            self.bindir = find_bindir()
+        return str(self.bindir / name)
+
+    def _make_owned_dir(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        owner = self._owner()
+        if owner is not None:
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+        path.chmod(0o700)
+
+    def _reachable_by_owner(self, path: Path) -> bool:
+        if not self._as_root:
+            return True
+        return self._run("test", "-w", str(path), check=False).returncode == 0
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self.home / "pg.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _place(self) -> None:
+        """Choose the cluster folder; outside home when the cluster's user cannot reach home."""
+        if (self.home / "pg.location").is_file() or (self.home / "pg").exists():
+            return
+        probe = self.home / "pg"
+        self._make_owned_dir(probe)
+        if self._reachable_by_owner(probe):
+            return
+        probe.rmdir()
+        digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:12]
+        fallback = _FALLBACK_ROOT / digest
+        _FALLBACK_ROOT.mkdir(parents=True, exist_ok=True)
+        self._make_owned_dir(fallback)
+        (self.home / "pg.location").write_text(f"{fallback}\n")
+        print(
+            f"geo-service: the data folder {self.home} is not reachable by the user "
+            f"'{self.run_as}' that runs the embedded PostgreSQL (a parent folder is private, "
+            f"such as /root with mode 700), so the cluster is placed in {fallback} instead. "
+            "Set GEO_SERVICE_HOME to a folder that user can reach to keep them together.",
+            file=sys.stderr,
+        )
+
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").is_file()
+
+    def _init(self) -> None:
+        self._place()
+        password = secrets.token_urlsafe(24)
+        self._password_file.write_text(password)
+        self._password_file.chmod(0o600)
+        pwfile = self.root / "initdb.pw"
+        pwfile.write_text(password)
+        owner = self._owner()
+        if owner is not None:
+            os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+        try:
+            self._run(
+                self._program("initdb"),
+                "-D", str(self.data_dir),
+                "-U", SUPERUSER,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E", "UTF8",
+                "--no-locale",
+            )  # fmt: skip
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def running_port(self) -> int | None:
+        """The port of the running server, read from postmaster.pid, or None."""
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.is_file():
+            return None
+        status = self._run(self._program("pg_ctl"), "status", "-D", str(self.data_dir), check=False)
+        if status.returncode != 0:
+            return None
+        lines = pid_file.read_text().splitlines()
+        return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
+
+    def start(self) -> bool:
+        """Start the cluster (initialising it first); return False when it was already running."""
+        with self._lock():
+            if not self.initialized():
+                self._init()
+            if self.running_port() is not None:
+                started = False
+            else:
+                self._start_server()
+                started = True
+        self._ensure_database()
+        return started
+
+    def _start_server(self) -> None:
+        port_file = self.root / "port"
+        port = int(port_file.read_text()) if port_file.is_file() else 0
+        if not port or not _port_is_free(port):
+            port = _free_port()
+        self._make_owned_dir(self.socket_dir)
+        self._run(
+            self._program("pg_ctl"),
+            "start", "-w", "-t", "60",
+            "-D", str(self.data_dir),
+            "-l", str(self.log_file),
+            "-o", f"-c port={port} -c listen_addresses=127.0.0.1 "
+            f"-c unix_socket_directories='{self.socket_dir}'",
+        )  # fmt: skip
+        port_file.write_text(str(port))
+
+    def stop(self) -> bool:
+        """Stop the cluster; return False when it was not running."""
+        with self._lock():
+            if self.running_port() is None:
+                return False
+            self._run(self._program("pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
+            return True
+
+    def url(self, database: str = DATABASE) -> str:
+        port = self.running_port()
+        if port is None:
+            raise LocalClusterError(
+                f"The embedded cluster in {self.root} is not running: `geo-service db start`."
+            )
+        password = self._password_file.read_text().strip()
+        return f"postgresql+psycopg://{SUPERUSER}:{password}@127.0.0.1:{port}/{database}"
+
+    def libpq_url(self, database: str = DATABASE) -> str:
+        return self.url(database).replace("postgresql+psycopg://", "postgresql://", 1)
+
+    def _ensure_database(self) -> None:
+        with psycopg.connect(self.libpq_url("postgres"), autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{DATABASE}"')
+            available = conn.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+            ).fetchone()
+            major = conn.execute("SHOW server_version_num").fetchone()
+        if not available:
+            version = str(major[0])[:2] if major else "15"
+            raise LocalClusterError(
+                f"The PostGIS extension is not installed for PostgreSQL {version}: "
+                + _install_hint(version)
+            )
+        with psycopg.connect(self.libpq_url(DATABASE), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+
+    def create_database(self, name: str, drop: bool = False) -> str:
+        """A fresh database with PostGIS in this cluster (tests); returns its URL."""
+        with psycopg.connect(self.libpq_url("postgres"), autocommit=True) as conn:
+            if drop:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        with psycopg.connect(self.libpq_url(name), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+        return self.url(name)

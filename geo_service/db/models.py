@@ -1,0 +1,106 @@
+"""The data model: layers, their features and the history of every change (GeoAlchemy2).
+
+Everything is a layer. A feature's typed attributes live in `properties` (JSONB), validated by
+the layer's kind in `geo_service.domain`; geometry is EPSG:4326 with a GiST index on
+(layer_id, geom) so that a spatial query on one layer does not scan the others.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SRID = 4326
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Layer(Base):
+    __tablename__ = "layers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(16), server_default="public")
+    storage: Mapped[str] = mapped_column(String(16), server_default="vector")
+    attribution: Mapped[str | None] = mapped_column(Text)
+    property_schema: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    raster_path: Mapped[str | None] = mapped_column(Text)
+    # Bumped by every change to the layer or its features: tile cache keys and ETags carry it.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    features: Mapped[list[Feature]] = relationship(
+        back_populates="layer", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        CheckConstraint("slug ~ '^[a-z0-9][a-z0-9_-]*$'", name="layers_slug_format"),
+        CheckConstraint("visibility IN ('public', 'private')", name="layers_visibility"),
+        CheckConstraint("storage IN ('vector', 'raster')", name="layers_storage"),
+    )
+
+
+class Feature(Base):
+    __tablename__ = "features"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    geom: Mapped[Any] = mapped_column(
+        Geometry(geometry_type="GEOMETRY", srid=SRID, spatial_index=False)
+    )
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(Text)
+
+    layer: Mapped[Layer] = relationship(back_populates="features")
+
+    __table_args__ = (
+        Index("features_layer_geom_gist", "layer_id", "geom", postgresql_using="gist"),
+        Index("features_layer_name", "layer_id", "name"),
+    )
+
+
+class FeatureHistory(Base):
+    """Earlier versions of features, written by a trigger on every update and delete."""
+
+    __tablename__ = "feature_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    feature_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    layer_id: Mapped[int] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    operation: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    geom: Mapped[Any] = mapped_column(
+        Geometry(geometry_type="GEOMETRY", srid=SRID, spatial_index=False)
+    )
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    changed_by: Mapped[str | None] = mapped_column(Text)
+    replaced_by: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Kinds of feature, their typed attributes and their status lifecycles."""

@@ -1,0 +1,296 @@
+"""Built-in kinds of feature: typed attributes (pydantic), allowed geometries and lifecycles.
+
+Values are stored in snake_case; input is normalised first, so "Force majeure", "force-majeure"
+and "force_majeure" are the same title status. Attributes a kind does not name are kept as they
+came (cadastre exports carry many columns of their own).
+
+    >>> validate_properties("concession", {"status": "Force majeure"})["status"]
+    'force_majeure'
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from geo_service.errors import Conflict, InvalidAttributes, InvalidGeometry
+
+
+class Kind(StrEnum):
+    mine_site = "mine_site"
+    concession = "concession"
+    tailings_facility = "tailings_facility"
+    abandoned_mine = "abandoned_mine"
+    asm_zone = "asm_zone"
+    reference = "reference"
+
+
+Scale = Literal["artisanal", "small_scale", "large_scale"]
+ActivityStatus = Literal["active", "inactive", "seasonal", "abandoned", "unknown"]
+Qualification = Literal["green", "yellow", "red", "not_assessed"]
+TitleType = Literal[
+    "reconnaissance",
+    "exploration",
+    "exploitation",
+    "small_scale_exploitation",
+    "asm_authorisation",
+    "quarry",
+]
+TitleStatus = Literal[
+    "application", "active", "force_majeure", "renewal", "expired", "revoked", "relinquished"
+]
+TailingsStatus = Literal["active", "inactive", "closed", "care_and_maintenance"]
+RaiseMethod = Literal[
+    "upstream", "downstream", "centreline", "modified_centreline", "single_stage", "unknown"
+]
+Consequence = Literal["low", "significant", "high", "very_high", "extreme"]
+Hazard = Literal[
+    "open_shaft",
+    "acid_drainage",
+    "mercury",
+    "cyanide",
+    "unstable_waste",
+    "subsidence",
+    "contaminated_water",
+    "other",
+]
+Rehabilitation = Literal["none", "planned", "in_progress", "completed"]
+ZoneStatus = Literal["draft", "proposed", "in_consultation", "gazetted", "suspended", "retired"]
+
+_ENUM_TYPES = (
+    Scale,
+    ActivityStatus,
+    Qualification,
+    TitleType,
+    TitleStatus,
+    TailingsStatus,
+    RaiseMethod,
+    Consequence,
+    Hazard,
+    Rehabilitation,
+    ZoneStatus,
+)
+_ENUM_VALUES = {value for t in _ENUM_TYPES for value in get_args(t)}
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, str):
+        key = re.sub(r"[\s\-]+", "_", value.strip().lower())
+        return key if key in _ENUM_VALUES else value
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def _split_list(value: Any) -> Any:
+    """Minerals and hazards often arrive as "gold; tin" or "gold,tin" in files."""
+    if isinstance(value, str):
+        return [part.strip() for part in re.split(r"[;,|]", value) if part.strip()]
+    return value
+
+
+class KindAttributes(BaseModel):
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_enums(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: _normalise(v) for k, v in data.items()}
+        return data
+
+
+class MineSite(KindAttributes):
+    name: str | None = None
+    code: str | None = None
+    country: str | None = None
+    admin_area: str | None = None
+    minerals: list[str] = Field(default_factory=list)
+    scale: Scale | None = None
+    activity_status: ActivityStatus | None = None
+    workers: int | None = Field(default=None, ge=0)
+    women_workers: int | None = Field(default=None, ge=0)
+    mercury_use: bool | None = None
+    qualification: Qualification = "not_assessed"
+    last_visit: date | None = None
+    operator: str | None = None
+    source: str | None = None
+
+    _minerals = field_validator("minerals", mode="before")(_split_list)
+
+    @model_validator(mode="after")
+    def _women_within_workers(self) -> MineSite:
+        if (
+            self.workers is not None
+            and self.women_workers is not None
+            and self.women_workers > self.workers
+        ):
+            raise ValueError("women_workers cannot exceed workers")
+        return self
+
+
+class Concession(KindAttributes):
+    code: str | None = None
+    holder: str | None = None
+    title_type: TitleType | None = None
+    status: TitleStatus | None = None
+    granted: date | None = None
+    expires: date | None = None
+    minerals: list[str] = Field(default_factory=list)
+
+    _minerals = field_validator("minerals", mode="before")(_split_list)
+
+    @model_validator(mode="after")
+    def _expiry_after_grant(self) -> Concession:
+        if self.granted and self.expires and self.expires < self.granted:
+            raise ValueError("expires must not be before granted")
+        return self
+
+
+class TailingsFacility(KindAttributes):
+    name: str | None = None
+    mine: str | None = None
+    operator: str | None = None
+    status: TailingsStatus | None = None
+    raise_method: RaiseMethod | None = None
+    max_height_m: float | None = Field(default=None, ge=0)
+    volume_m3: float | None = Field(default=None, ge=0)
+    consequence: Consequence | None = None
+    classification_system: str | None = Field(
+        default=None, description="System behind the consequence class (GISTM, CDA, ANCOLD...)"
+    )
+    year_commenced: int | None = Field(default=None, ge=1800, le=2100)
+
+
+class AbandonedMine(KindAttributes):
+    name: str | None = None
+    minerals: list[str] = Field(default_factory=list)
+    hazards: list[Hazard] = Field(default_factory=list)
+    responsible_party_known: bool | None = None
+    responsible_party: str | None = None
+    rehabilitation: Rehabilitation = "none"
+
+    _lists = field_validator("minerals", "hazards", mode="before")(_split_list)
+
+
+class AsmZone(KindAttributes):
+    code: str | None = None
+    name: str | None = None
+    minerals: list[str] = Field(default_factory=list)
+    status: ZoneStatus = "draft"
+    authority: str | None = None
+    decree_ref: str | None = None
+    effective_from: date | None = None
+    effective_to: date | None = None
+
+    _minerals = field_validator("minerals", mode="before")(_split_list)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> AsmZone:
+        if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
+            raise ValueError("effective_to must not be before effective_from")
+        return self
+
+
+MODELS: dict[Kind, type[KindAttributes] | None] = {
+    Kind.mine_site: MineSite,
+    Kind.concession: Concession,
+    Kind.tailings_facility: TailingsFacility,
+    Kind.abandoned_mine: AbandonedMine,
+    Kind.asm_zone: AsmZone,
+    Kind.reference: None,
+}
+
+_POINT = {"Point", "MultiPoint"}
+_POLYGON = {"Polygon", "MultiPolygon"}
+GEOMETRY_TYPES: dict[Kind, set[str] | None] = {
+    Kind.mine_site: _POINT | _POLYGON,
+    Kind.concession: _POLYGON,
+    Kind.tailings_facility: _POINT | _POLYGON,
+    Kind.abandoned_mine: _POINT | _POLYGON,
+    Kind.asm_zone: _POLYGON,
+    Kind.reference: None,
+}
+
+# Where an ASM zone may go next; anything else is refused with the allowed moves named.
+ZONE_TRANSITIONS: dict[str, set[str]] = {
+    "draft": {"proposed", "retired"},
+    "proposed": {"draft", "in_consultation", "retired"},
+    "in_consultation": {"draft", "proposed", "gazetted", "retired"},
+    "gazetted": {"suspended", "retired"},
+    "suspended": {"gazetted", "retired"},
+    "retired": set(),
+}
+
+
+def parse_kind(kind: str) -> Kind:
+    try:
+        return Kind(kind)
+    except ValueError:
+        names = ", ".join(k.value for k in Kind)
+        raise InvalidAttributes(f"Unknown kind '{kind}'; known kinds: {names}") from None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def validate_properties(kind: str | Kind, properties: dict[str, Any], where: Any = None) -> dict:
+    """The properties checked and normalised for `kind`; InvalidAttributes lists every problem."""
+    model = MODELS[parse_kind(str(kind))]
+    clean = {k: v for k, v in properties.items() if v is not None and v != ""}
+    if model is None:
+        return clean
+    try:
+        parsed = model.model_validate(clean)
+    except ValidationError as exc:
+        problems = [
+            {
+                "field": ".".join(str(p) for p in err["loc"]) or "(feature)",
+                "message": err["msg"],
+                "value": _jsonable(err.get("input")) if err["loc"] else None,
+            }
+            for err in exc.errors(include_url=False)
+        ]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        raise InvalidAttributes(
+            f"Attributes do not fit kind '{kind}': {summary}", where=where, errors=problems
+        ) from None
+    data = parsed.model_dump(exclude_none=True)
+    return {k: _jsonable(v) for k, v in data.items()}
+
+
+def check_geometry_type(kind: str | Kind, geometry_type: str, where: Any = None) -> None:
+    allowed = GEOMETRY_TYPES[parse_kind(str(kind))]
+    if allowed is not None and geometry_type not in allowed:
+        raise InvalidGeometry(
+            f"A {kind} feature must be one of {', '.join(sorted(allowed))}, not {geometry_type}",
+            where=where,
+        )
+
+
+def check_zone_transition(current: str | None, new: str | None) -> None:
+    if current is None or new is None or current == new:
+        return
+    allowed = ZONE_TRANSITIONS.get(current, set())
+    if new not in allowed:
+        moves = ", ".join(sorted(allowed)) or "none (retired is final)"
+        raise Conflict(f"An ASM zone cannot move from '{current}' to '{new}'; allowed: {moves}")
+
+
+def display_name(properties: dict[str, Any], name_field: str | None = None) -> str | None:
+    """A feature's name: the chosen field, or the first of name/nom/NAME/NOM/code."""
+    keys = [name_field] if name_field else ["name", "nom", "NAME", "NOM", "Name", "Nom", "code"]
+    for key in keys:
+        value = properties.get(key) if key else None
+        if value not in (None, ""):
+            return str(value)
+    return None
