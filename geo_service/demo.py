@@ -32,17 +32,24 @@ LAYERS: list[dict[str, Any]] = [
     {"slug": "tailings", "kind": "tailings_facility", "title": "Tailings storage facilities"},
     {"slug": "abandoned-mines", "kind": "abandoned_mine", "title": "Abandoned mines"},
     {"slug": "asm-zones", "kind": "asm_zone", "title": "ASM zones"},
-    {"slug": "protected-areas", "kind": "reference", "title": "Protected areas"},
+    {
+        "slug": "protected-areas",
+        "kind": "reference",
+        "theme": "protected_area",
+        "title": "Protected areas",
+    },
 ]
 NE_LAYERS: list[dict[str, Any]] = [
     {
         "slug": "rivers",
+        "theme": "river",
         "title": "Rivers (Natural Earth 1:50m)",
         "file": "ne_50m_rivers_lake_centerlines.zip",
         "bbox": (-20.0, 4.0, 5.0, 20.0),
     },
     {
         "slug": "places",
+        "theme": "settlement",
         "title": "Populated places (Natural Earth 1:110m)",
         "file": "ne_110m_populated_places.zip",
         "bbox": (-20.0, 4.0, 5.0, 20.0),
@@ -288,6 +295,7 @@ def load(session: Session, replace: bool = False) -> dict[str, int]:
             title=spec["title"],
             kind=spec["kind"],
             attribution=spec.get("attribution", "geo-service demo data (invented)"),
+            theme=spec.get("theme"),
         )
         for feature in features:
             store.create_feature(session, layer, feature["geometry"], feature["properties"])

@@ -33,8 +33,20 @@ def cluster() -> Iterator[LocalCluster | None]:
     local = LocalCluster(TEST_HOME)
     started = local.start()
     yield local
-    if started:
+    if started and not _other_test_runs(local):
         local.stop()
+
+
+def _other_test_runs(local: LocalCluster) -> bool:
+    """Another pytest run on the same cluster still has its database: leave the server up."""
+    import psycopg
+
+    with psycopg.connect(local.libpq_url("postgres"), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'geo_test_%%' AND datname <> %s",
+            (f"geo_test_{os.getpid()}",),
+        ).fetchone()
+    return bool(row and row[0])
 
 
 @pytest.fixture(scope="session")

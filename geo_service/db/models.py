@@ -43,6 +43,8 @@ class Layer(Base):
     visibility: Mapped[str] = mapped_column(String(16), server_default="public")
     storage: Mapped[str] = mapped_column(String(16), server_default="vector")
     attribution: Mapped[str | None] = mapped_column(Text)
+    # What a reference layer is about, so analyses know protected areas from rivers.
+    theme: Mapped[str | None] = mapped_column(String(32))
     property_schema: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     raster_path: Mapped[str | None] = mapped_column(Text)
     # Bumped by every change to the layer or its features: tile cache keys and ETags carry it.

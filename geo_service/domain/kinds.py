@@ -29,6 +29,19 @@ class Kind(StrEnum):
     reference = "reference"
 
 
+# What a reference layer holds; analyses and screening rules find layers by theme.
+THEMES = (
+    "protected_area",
+    "biodiversity",
+    "forest",
+    "river",
+    "water_body",
+    "settlement",
+    "road",
+    "admin_boundary",
+    "other",
+)
+
 Scale = Literal["artisanal", "small_scale", "large_scale"]
 ActivityStatus = Literal["active", "inactive", "seasonal", "abandoned", "unknown"]
 Qualification = Literal["green", "yellow", "red", "not_assessed"]
@@ -275,6 +288,14 @@ def check_geometry_type(kind: str | Kind, geometry_type: str, where: Any = None)
             f"A {kind} feature must be one of {', '.join(sorted(allowed))}, not {geometry_type}",
             where=where,
         )
+
+
+def check_theme(theme: str | None) -> str | None:
+    if theme is None or theme == "":
+        return None
+    if theme not in THEMES:
+        raise InvalidAttributes(f"Unknown theme '{theme}'; known themes: {', '.join(THEMES)}")
+    return theme
 
 
 def check_zone_transition(current: str | None, new: str | None) -> None:

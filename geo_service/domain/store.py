@@ -19,6 +19,7 @@ from geo_service.domain.geometry import check_geometry, parse_geojson, to_geojso
 from geo_service.domain.kinds import (
     Kind,
     check_geometry_type,
+    check_theme,
     check_zone_transition,
     display_name,
     parse_kind,
@@ -55,6 +56,7 @@ def create_layer(
     description: str | None = None,
     attribution: str | None = None,
     storage: str = "vector",
+    theme: str | None = None,
 ) -> Layer:
     if not SLUG.match(slug):
         raise InvalidInput(
@@ -74,6 +76,7 @@ def create_layer(
         description=description,
         attribution=attribution,
         storage=storage,
+        theme=check_theme(theme),
     )
     session.add(layer)
     try:
@@ -93,6 +96,8 @@ def update_layer(session: Session, slug: str, **changes: Any) -> Layer:
         if session.scalar(select(Layer.id).where(Layer.slug == new_slug)):
             raise Conflict(f"A layer named '{new_slug}' exists already", where={"slug": new_slug})
         layer.slug = new_slug
+    if "theme" in changes:
+        layer.theme = check_theme(changes.pop("theme"))
     for key in ("title", "description", "visibility", "attribution"):
         if changes.get(key) is not None:
             setattr(layer, key, changes[key])
@@ -146,6 +151,7 @@ def describe_layer(session: Session, layer: Layer) -> dict[str, Any]:
         "kind": layer.kind,
         "visibility": layer.visibility,
         "storage": layer.storage,
+        "theme": layer.theme,
         "description": layer.description,
         "attribution": layer.attribution,
         "version": layer.version,

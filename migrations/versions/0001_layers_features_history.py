@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("visibility", sa.String(16), nullable=False, server_default="public"),
         sa.Column("storage", sa.String(16), nullable=False, server_default="vector"),
         sa.Column("attribution", sa.Text),
+        sa.Column("theme", sa.String(32)),
         sa.Column("property_schema", postgresql.JSONB, nullable=False, server_default="{}"),
         sa.Column("raster_path", sa.Text),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),

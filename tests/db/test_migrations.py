@@ -1,5 +1,7 @@
 """The schema comes from Alembic alone, from an empty database up and back down."""
 
+import os
+
 import psycopg
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -12,10 +14,11 @@ from geo_service.db.local import LocalCluster
 def empty_url(cluster: LocalCluster | None):
     if cluster is None:
         pytest.skip("needs the embedded cluster to create a database")
-    url = cluster.create_database("geo_test_empty", drop=True)
+    name = f"geo_empty_{os.getpid()}"
+    url = cluster.create_database(name, drop=True)
     yield url
     with psycopg.connect(cluster.libpq_url("postgres"), autocommit=True) as conn:
-        conn.execute('DROP DATABASE IF EXISTS "geo_test_empty" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_migration_from_empty_database(empty_url: str) -> None:
@@ -39,3 +42,35 @@ def test_migration_from_empty_database(empty_url: str) -> None:
     with engine.connect() as conn:
         assert "features" in inspect(conn).get_table_names()
     engine.dispose()
+
+
+def test_demo_loads_a_plausible_region(demo: dict[str, int], engine) -> None:
+    with engine.connect() as conn:
+        counts = dict(
+            conn.execute(
+                text(
+                    "SELECT l.slug, count(f.id) FROM layers l LEFT JOIN features f"
+                    " ON f.layer_id = l.id GROUP BY l.slug"
+                )
+            ).all()
+        )
+        overlapping_titles = conn.execute(
+            text(
+                "SELECT count(*) FROM features a JOIN features b ON a.id < b.id"
+                " AND a.layer_id = b.layer_id AND ST_Intersects(a.geom, b.geom)"
+                " JOIN layers l ON l.id = a.layer_id WHERE l.slug = 'concessions'"
+            )
+        ).scalar()
+        sites_in_titles = conn.execute(
+            text(
+                "SELECT count(DISTINCT s.id) FROM features s JOIN layers ls ON ls.id = s.layer_id"
+                " JOIN features c ON ST_Intersects(s.geom, c.geom)"
+                " JOIN layers lc ON lc.id = c.layer_id"
+                " WHERE ls.slug = 'mine-sites' AND lc.slug = 'concessions'"
+            )
+        ).scalar()
+    assert counts["mine-sites"] >= 24 and counts["concessions"] >= 12
+    assert counts["asm-zones"] == 2 and counts["protected-areas"] >= 1
+    assert counts["tailings"] >= 3 and counts["abandoned-mines"] >= 3
+    assert counts["rivers"] > 0 and counts["places"] > 0
+    assert overlapping_titles > 0 and sites_in_titles > 0
