@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from geo_service import __version__
-from geo_service.api import analysis, errors, features, health, layers, tiles, web
+from geo_service.api import analysis, errors, features, health, jobs, layers, tiles, web
 from geo_service.api.responses import JSONResponse
 from geo_service.db.engine import database_url, make_engine
 from geo_service.settings import Settings, get_settings
@@ -48,6 +48,6 @@ def create_app(url: str | None = None, settings: Settings | None = None) -> Fast
         allow_headers=["*"],
         expose_headers=["ETag", "Location", "Content-Crs"],
     )
-    for module in (health, features, layers, analysis, tiles, web):
+    for module in (health, jobs, features, layers, analysis, tiles, web):
         app.include_router(module.router)
     return app

@@ -81,6 +81,18 @@ def upgrade() -> None:
         sa.Column("changed_by", sa.Text),
         sa.Column("replaced_by", sa.Text),
     )
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False, server_default="queued"),
+        sa.Column("progress", sa.Float, nullable=False, server_default="0"),
+        sa.Column("message", sa.Text),
+        sa.Column("result", postgresql.JSONB),
+        sa.Column("error", postgresql.JSONB),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    )
     # Every update or delete keeps the old row; an update also bumps the feature's version.
     op.execute(
         """
@@ -132,6 +144,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("jobs")
     op.drop_table("feature_history")
     op.drop_table("features")
     op.drop_table("layers")

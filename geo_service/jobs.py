@@ -1,0 +1,97 @@
+"""Long work (large imports, heavy analyses) as jobs: run in a thread, progress kept in the
+database so any worker can answer `GET /jobs/{id}`.
+
+    >>> job_id = submit(engine, "import", lambda report: (report(0.5, "half"), {"n": 1})[1])
+    >>> # later: status(engine, job_id) -> {"status": "done", "progress": 1.0, "result": {"n": 1}}
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, text
+
+from geo_service.errors import GeoServiceError, NotFound
+
+log = logging.getLogger(__name__)
+
+Report = Callable[[float, str | None], None]
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="geo-job")
+
+
+def _set(engine: Engine, job_id: str, **values: Any) -> None:
+    sets = ", ".join(f"{key} = :{key}" for key in values)  # keys are ours, never user input
+    params = {
+        k: orjson.dumps(v).decode() if k in ("result", "error") and v is not None else v
+        for k, v in values.items()
+    }
+    with engine.begin() as conn:
+        conn.execute(
+            text(f"UPDATE jobs SET {sets}, updated_at = now() WHERE id = :id"),
+            {**params, "id": job_id},
+        )
+
+
+def submit(engine: Engine, kind: str, work: Callable[[Report], dict[str, Any]]) -> str:
+    """Queue `work(report)`; its return value becomes the job's result."""
+    job_id = str(uuid.uuid4())
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO jobs (id, kind) VALUES (:id, :kind)"), {"id": job_id, "kind": kind}
+        )
+
+    def report(progress: float, message: str | None = None) -> None:
+        _set(engine, job_id, progress=max(0.0, min(1.0, progress)), message=message)
+
+    def run() -> None:
+        _set(engine, job_id, status="running")
+        try:
+            result = work(report)
+        except GeoServiceError as exc:
+            _set(
+                engine,
+                job_id,
+                status="failed",
+                error={
+                    "title": exc.title,
+                    "detail": exc.detail,
+                    "where": exc.where,
+                    "errors": exc.errors,
+                },
+            )
+        except Exception as exc:  # a job must always end with a state the user can read
+            log.exception("job %s failed", job_id)
+            _set(
+                engine,
+                job_id,
+                status="failed",
+                error={"title": "Internal error", "detail": str(exc)},
+            )
+        else:
+            _set(engine, job_id, status="done", progress=1.0, result=result)
+
+    _POOL.submit(run)
+    return job_id
+
+
+def status(engine: Engine, job_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = (
+            conn.execute(
+                text(
+                    "SELECT id, kind, status, progress, message, result, error, created_at, updated_at"
+                    " FROM jobs WHERE id = :id"
+                ),
+                {"id": job_id},
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise NotFound(f"No job '{job_id}'", where={"job": job_id})
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
