@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps lint bench clean-db
+.PHONY: run test setup system-deps system-deps-test lint bench clean-db vendor
 
 run: setup
 	$(BIN)/geo-service demo --if-empty
@@ -41,3 +41,9 @@ bench: setup
 clean-db:
 	-$(BIN)/geo-service db stop
 	rm -rf var
+
+# Front-end libraries come from npm at build time and are committed under web/static/vendor,
+# so neither the service nor a fresh clone needs the network to serve the map.
+vendor:
+	cd web && npm ci --no-audit --no-fund
+	scripts/vendor-web.sh
