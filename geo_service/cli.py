@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -26,11 +28,32 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def session_scope() -> Session:
-    """A session on the configured database, migrated; the caller commits."""
-    url = database_url(get_settings().db)
-    migrate(url)
-    return Session(make_engine(url, pool_size=1), expire_on_commit=False)
+@contextmanager
+def open_database() -> Iterator[str]:
+    """The migrated database's URL; an embedded cluster started here is stopped at the end."""
+    settings = get_settings().db
+    cluster = None if settings.database_url else local_cluster(settings)
+    started = cluster.start() if cluster else False
+    try:
+        url = cluster.url() if cluster else database_url(settings)
+        migrate(url)
+        yield url
+    finally:
+        if started and cluster:
+            cluster.stop()
+            typer.echo("geo-service: stopped the embedded database it had started", err=True)
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session on the configured, migrated database; the caller commits."""
+    with open_database() as url:
+        engine = make_engine(url, pool_size=1)
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                yield session
+        finally:
+            engine.dispose()
 
 
 @db_app.command("start")
@@ -77,7 +100,8 @@ def db_url() -> None:
 @app.command("migrate")
 def migrate_command(revision: str = "head") -> None:
     """Apply Alembic migrations to the configured database."""
-    migrate(database_url(get_settings().db), revision)
+    with open_database() as url:
+        migrate(url, revision)
     typer.echo(f"migrated to {revision}")
 
 
@@ -115,20 +139,12 @@ def serve(
     settings = get_settings()
     host = host or settings.api.host
     port = port or settings.api.port
-    cluster = None if settings.db.database_url else local_cluster(settings.db)
-    started = cluster.start() if cluster else False
-    try:
-        url = cluster.url() if cluster else database_url(settings.db)
-        migrate(url)
+    with open_database() as url:
         typer.secho(
             f"geo-service: serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)",
             fg=typer.colors.GREEN,
         )
         uvicorn.run(create_app(url, settings), host=host, port=port, log_level="info")
-    finally:
-        if started and cluster:
-            cluster.stop()
-            typer.echo("geo-service: stopped the embedded database")
 
 
 def main() -> None:
