@@ -33,6 +33,8 @@ def current_user(
     return x_user
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so a client that reads right after a
+# write sees it (the default would commit after the response has gone).
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 DbEngine = Annotated[Engine, Depends(get_engine)]
 User = Annotated[str | None, Depends(current_user)]
