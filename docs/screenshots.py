@@ -1,0 +1,142 @@
+"""Screenshots of the map app's main screens for the docs (docs/screenshots/*.png).
+
+Run against a service holding the demo data (`make run` in another terminal):
+
+    .venv/bin/python docs/screenshots.py --base-url http://127.0.0.1:8000
+
+It draws, saves and moves one ASM zone and imports one small layer, as a planner and a
+researcher would, so use a demo database rather than a production one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import uuid
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+OUT = Path(__file__).resolve().parent / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# A title of the demo cadastre, and a zone drawn across its eastern edge (lat, lon).
+CONCESSION_VIEW = [[12.05, -9.15], [12.35, -8.8]]
+ZONE = [(12.16, -9.0), (12.16, -8.92), (12.24, -8.92), (12.24, -9.0)]
+UPLOAD = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"nom": "Forêt communautaire de Siby", "statut": "communautaire"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[-8.42, 12.33], [-8.25, 12.31], [-8.22, 12.45], [-8.4, 12.47], [-8.42, 12.33]]
+                ],
+            },
+        }
+    ],
+}
+
+
+def _open(page: Page, base: str, lang: str) -> None:
+    page.goto(f"{base}/map?lang={lang}")
+    page.wait_for_selector("body.ready")
+    page.wait_for_load_state("networkidle")
+
+
+def _click_map(page: Page, points: list[tuple[float, float]]) -> None:
+    box = page.locator("#map").bounding_box()
+    for lat, lng in points:
+        x, y = page.evaluate(
+            "([a, b]) => { const p = app.map.latLngToContainerPoint([a, b]); return [p.x, p.y]; }",
+            [lat, lng],
+        )
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        page.wait_for_timeout(150)
+
+
+def _shot(page: Page, name: str) -> None:
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(400)
+    page.screenshot(path=OUT / f"{name}.png")
+    print(f"docs/screenshots/{name}.png")
+
+
+def take(base: str) -> None:
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+
+        _open(page, base, "en")
+        _shot(page, "map-layers")
+
+        page.fill("#search-input", "placer")
+        page.locator(".search-hit").first.wait_for()
+        _shot(page, "search")
+        page.locator(".search-hit").first.click()
+        page.locator(".leaflet-popup-content h3").wait_for()
+        _shot(page, "popup")
+
+        _open(page, base, "en")
+        page.fill("#user-name", "Awa Traoré")
+        page.evaluate("b => app.map.fitBounds(b)", CONCESSION_VIEW)
+        page.wait_for_timeout(500)
+        page.click(".leaflet-pm-icon-polygon")
+        _click_map(page, [*ZONE, ZONE[0]])
+        page.locator('section[data-group="concessions"] li.conflict').first.wait_for()
+        _shot(page, "zone-screening")
+
+        page.fill("#zone-name", f"Zone de Kenieba {uuid.uuid4().hex[:4]}")
+        page.fill("#zone-code", "ZOP-DEMO-01")
+        page.click("#zone-save")
+        page.locator("#zone-current-status").wait_for()
+        page.click('button.move[data-status="proposed"]')
+        page.wait_for_function(
+            "document.getElementById('zone-current-status')?.textContent === 'proposed'"
+        )
+        page.locator("#zone-history-box summary").click()
+        page.wait_for_function("document.querySelectorAll('#zone-history tbody tr').length >= 2")
+        page.locator("#zone-history-box").scroll_into_view_if_needed()
+        _shot(page, "zone-lifecycle")
+
+        _open(page, base, "en")
+        page.click('[data-tab="research"]')
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "forets-communautaires.geojson"
+            path.write_text(json.dumps(UPLOAD), encoding="utf-8")
+            page.set_input_files("#upload-file", path)
+            page.fill("#upload-slug", f"forets-communautaires-{uuid.uuid4().hex[:4]}")
+            page.click("#upload-go")
+            page.locator(".import-summary").wait_for()
+        page.select_option("#analysis-type", "overlap")
+        page.select_option("#analysis-source", "concessions")
+        page.select_option("#analysis-target", "protected-areas")
+        page.click("#analysis-run")
+        page.locator("table.results tbody tr").first.wait_for()
+        _shot(page, "research-overlap")
+
+        _open(page, base, "fr")
+        page.evaluate("b => app.map.fitBounds(b)", CONCESSION_VIEW)
+        page.click(".leaflet-pm-icon-polygon")
+        _click_map(page, [*ZONE, ZONE[0]])
+        page.locator('section[data-group="concessions"] li.conflict').first.wait_for()
+        _shot(page, "zone-screening-fr")
+        browser.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    take(parser.parse_args().base_url.rstrip("/"))

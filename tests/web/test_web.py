@@ -1,0 +1,76 @@
+"""The map page over HTTP: language choice, inlined messages, static files and their caching."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from geo_service.api.web import WEB, pick_language
+
+
+def _config(html: str) -> dict:
+    match = re.search(r'<script id="config" type="application/json">(.*?)</script>', html, re.S)
+    assert match, "the page carries its configuration"
+    return json.loads(match.group(1))
+
+
+def test_pick_language_prefers_query_then_accept_language() -> None:
+    assert pick_language("fr", "en-GB,en;q=0.9") == "fr"
+    assert pick_language(None, "de-DE,fr;q=0.8,en;q=0.5") == "fr"
+    assert pick_language(None, "en;q=0.2,fr-CA;q=0.9") == "fr"
+    assert pick_language("xx", "de") == "en"
+    assert pick_language(None, None) == "en"
+
+
+def test_map_page_in_the_browser_language(client) -> None:
+    page = client.get("/map", headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    config = _config(page.text)
+    assert config["lang"] == "fr"
+    assert '<html lang="fr">' in page.text
+    assert config["messages"]["tab.layers"] == "Couches"
+    assert config["zone_transitions"]["draft"] == ["proposed", "retired"]
+    english = _config(client.get("/map?lang=en", headers={"Accept-Language": "fr"}).text)
+    assert english["lang"] == "en" and english["messages"]["tab.layers"] == "Layers"
+
+
+def test_every_message_exists_in_both_languages() -> None:
+    en = json.loads((WEB / "static/i18n/en.json").read_text(encoding="utf-8"))
+    fr = json.loads((WEB / "static/i18n/fr.json").read_text(encoding="utf-8"))
+    assert set(en) == set(fr)
+    assert all(fr[key].strip() for key in fr)
+
+
+def test_every_key_used_by_the_app_has_a_message() -> None:
+    en = json.loads((WEB / "static/i18n/en.json").read_text(encoding="utf-8"))
+    sources = [*(WEB / "static/app").glob("*.js"), WEB / "templates/map.html"]
+    used: set[str] = set()
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r'data-i18n(?:-placeholder|-title)?="([\w.]+)"', text))
+        used |= set(re.findall(r'\bt\("([\w.]+)"', text))
+    assert used, "the app uses messages"
+    assert sorted(used - set(en)) == []
+
+
+def test_vendor_files_cached_for_a_year_app_files_revalidated(client) -> None:
+    vendor = client.get("/static/vendor/leaflet/leaflet.js")
+    assert vendor.status_code == 200
+    assert "immutable" in vendor.headers["cache-control"]
+    app = client.get("/static/app/main.js")
+    assert app.status_code == 200
+    assert app.headers["cache-control"] == "no-cache"
+    again = client.get("/static/app/main.js", headers={"If-None-Match": app.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_static_files_compressed_and_confined(client) -> None:
+    big = client.get(
+        "/static/vendor/geoman/leaflet-geoman.min.js", headers={"Accept-Encoding": "gzip"}
+    )
+    assert big.headers["content-encoding"] == "gzip"
+    assert client.get("/static/app/nothing-here.js").status_code == 404
+    outside = client.get("/static/..%2F..%2Fpyproject.toml")
+    assert outside.status_code == 404
+    assert "problem+json" in outside.headers["content-type"]

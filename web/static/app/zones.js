@@ -1,0 +1,345 @@
+// Planner tools: draw, edit and delete ASM zones (Leaflet-Geoman) with a screening report that
+// follows the drawing, conflicts on the map, save as draft, lifecycle moves and history.
+import { getJSON, postJSON, patchJSON, request } from "./api.js";
+import { t, label, fieldLabel, formatNumber, onLanguageChange, currentLang } from "./i18n.js";
+import { el, debounce, showError, showMessage, openBlob } from "./ui.js";
+
+const ZONES = "asm-zones";
+const CONFLICT_STYLE = { color: "#d7191c", weight: 3, fillColor: "#d7191c", fillOpacity: 0.45, dashArray: "4 3", pmIgnore: true, interactive: false };
+const ZONE_STYLE = { color: "#0868ac", weight: 3, fillColor: "#43a2ca", fillOpacity: 0.2 };
+// Conflict groups in the order a planner reads them, with the columns each shows.
+const GROUPS = [
+  ["concessions", ["code", "holder", "title_type", "status"], "overlap"],
+  ["protected_areas", [], "overlap"],
+  ["asm_zones", ["code", "status"], "overlap"],
+  ["tailings", ["consequence"], "distance"],
+  ["abandoned_mines", ["hazards"], "distance"],
+  ["mine_sites", ["code", "qualification"], null],
+  ["rivers", [], "distance"],
+  ["settlements", [], "distance"],
+];
+
+export class Zones {
+  constructor(map, layers, config) {
+    this.map = map;
+    this.layers = layers;
+    this.transitions = config.zone_transitions;
+    this.zone = { id: null, status: null, layer: null };
+    this.report = null;
+    this.screenSeq = 0;
+    this.group = L.featureGroup().addTo(map);
+    this.conflicts = L.featureGroup().addTo(map);
+    this.screenSoon = debounce(() => this.screen(), 400);
+    this.initGeoman();
+    this.bindForm();
+    layers.addEventListener("open-zone", (e) => this.open(e.detail.id));
+    onLanguageChange((lang) => {
+      map.pm.setLang(lang);
+      this.renderReport();
+      this.renderStatus();
+      if (this.zone.id) this.loadHistory();
+    });
+  }
+
+  initGeoman() {
+    const { map } = this;
+    map.pm.setLang(currentLang());
+    map.pm.setGlobalOptions({ allowSelfIntersection: false, pathOptions: ZONE_STYLE, templineStyle: { color: "#0868ac" }, hintlineStyle: { color: "#0868ac", dashArray: "5 5" } });
+    map.pm.addControls({
+      position: "topleft",
+      drawMarker: false,
+      drawCircleMarker: false,
+      drawPolyline: false,
+      drawCircle: false,
+      drawText: false,
+      cutPolygon: false,
+      rotateMode: false,
+      drawRectangle: true,
+      drawPolygon: true,
+      editMode: true,
+      dragMode: true,
+      removalMode: true,
+    });
+    // A new drawing is a new zone: the one on screen (saved or not) leaves the editor.
+    map.on("pm:drawstart", ({ workingLayer }) => {
+      this.clearZone();
+      document.querySelector('[data-tab="zones"]').click();
+      workingLayer.on("pm:vertexadded", () => {
+        const ring = workingLayer.getLatLngs();
+        if (ring.length >= 3) this.screen(polygonOf(ring));
+      });
+    });
+    map.on("pm:create", ({ layer }) => {
+      this.clearZone();
+      this.zone = { id: null, status: null, layer };
+      this.group.addLayer(layer);
+      this.watch(layer);
+      this.renderStatus();
+      this.screen();
+    });
+    map.on("pm:remove", ({ layer }) => {
+      if (layer !== this.zone.layer) return;
+      if (this.zone.id) this.remove(layer);
+      else this.clearZone();
+    });
+  }
+
+  watch(layer) {
+    layer.on("pm:edit pm:dragend", () => this.screenSoon());
+    layer.on("pm:markerdrag", () => this.screenSoon());
+  }
+
+  bindForm() {
+    document.getElementById("zone-draw").addEventListener("click", () => this.map.pm.enableDraw("Polygon"));
+    document.getElementById("zone-edit").addEventListener("click", () => {
+      if (this.zone.layer) this.zone.layer.pm.toggleEdit({ allowSelfIntersection: false });
+    });
+    document.getElementById("zone-save").addEventListener("click", () => this.save());
+    document.getElementById("zone-delete").addEventListener("click", () => this.zone.layer && this.remove(this.zone.layer));
+    document.getElementById("zone-print").addEventListener("click", () => this.print());
+    document.getElementById("zone-refresh").addEventListener("click", () => this.loadList());
+  }
+
+  geometry(drawing) {
+    if (drawing) return drawing;
+    return this.zone.layer ? this.zone.layer.toGeoJSON().geometry : null;
+  }
+
+  screenBody(geometry) {
+    const body = { geometry };
+    if (this.zone.id) body.exclude_id = this.zone.id;
+    return body;
+  }
+
+  // Only the latest answer is shown: a slow reply to an older shape must not overwrite it.
+  async screen(drawing) {
+    const geometry = this.geometry(drawing);
+    if (!geometry) return;
+    const seq = ++this.screenSeq;
+    document.getElementById("screening").classList.add("busy");
+    try {
+      const report = await postJSON("/analysis/screen", this.screenBody(geometry));
+      if (seq !== this.screenSeq) return;
+      this.report = report;
+      this.renderReport();
+      this.drawConflicts();
+    } catch (error) {
+      if (seq === this.screenSeq) showError(error);
+    } finally {
+      if (seq === this.screenSeq) document.getElementById("screening").classList.remove("busy");
+    }
+  }
+
+  drawConflicts() {
+    this.conflicts.clearLayers();
+    for (const key of ["concessions", "protected_areas", "asm_zones"]) {
+      for (const item of this.report?.conflicts?.[key] || []) {
+        if (item.geometry) this.conflicts.addLayer(L.geoJSON(item.geometry, { style: CONFLICT_STYLE, pmIgnore: true, interactive: false }));
+      }
+    }
+  }
+
+  renderReport() {
+    const box = document.getElementById("screening");
+    const report = this.report;
+    if (!report) {
+      box.replaceChildren(el("p", { class: "hint" }, t("screen.empty")));
+      return;
+    }
+    const parts = [
+      el("div", { class: "report-head" },
+        el("span", { class: "area" }, t("screen.area", { ha: formatNumber(report.area_ha, 2) })),
+        el("span", { class: `verdict verdict-${report.verdict}` }, t(`verdict.${report.verdict}`))),
+    ];
+    if (report.rules?.length) {
+      parts.push(el("h4", {}, t("screen.rules")), el("ul", { class: "rules" }, report.rules.map((rule) =>
+        el("li", { class: `verdict-${rule.verdict}` },
+          el("span", { class: `verdict verdict-${rule.verdict}` }, t(`verdict.${rule.verdict}`)),
+          el("span", { class: "rule-id" }, t(`rule.${rule.id}`) === `rule.${rule.id}` ? rule.id : t(`rule.${rule.id}`)),
+          rule.reason ? el("span", { class: "reason" }, rule.reason) : null))));
+    }
+    for (const [key, fields, measure] of GROUPS) {
+      const items = report.conflicts?.[key] || [];
+      const section = el("section", { class: "conflicts", dataset: { group: key } }, el("h4", {}, `${t(`conflict.${key}`)} (${items.length})`));
+      if (!items.length) {
+        section.append(el("p", { class: "none" }, t("screen.none")));
+      } else {
+        section.append(el("ul", {}, items.map((item) => el("li", { class: "conflict", dataset: { id: item.id } },
+          el("strong", {}, item.name || item.code || `#${item.id}`),
+          fields.filter((f) => item[f] != null && item[f] !== item.name).map((f) => el("span", { class: "attr" }, `${fieldLabel(f)}: ${Array.isArray(item[f]) ? item[f].map((v) => label(f, v)).join(", ") : label(f, item[f])}`)),
+          measure === "overlap" && item.overlap_ha != null
+            ? el("span", { class: "measure overlap" }, t("screen.overlap", { ha: formatNumber(item.overlap_ha, 2), pct: formatNumber(item.overlap_pct, 1) }))
+            : null,
+          (measure === "distance" || (measure === "overlap" && !item.overlap_ha)) && item.distance_m != null
+            ? el("span", { class: "measure distance" }, t("screen.distance", { km: formatNumber(item.distance_m / 1000, 2) }))
+            : null))));
+      }
+      parts.push(section);
+    }
+    box.replaceChildren(...parts);
+  }
+
+  renderStatus() {
+    const box = document.getElementById("zone-status");
+    const { id, status } = this.zone;
+    if (!this.zone.layer) {
+      box.replaceChildren(el("p", { class: "hint" }, t("zones.hint")));
+      return;
+    }
+    const head = el("div", { class: "status-line" },
+      el("span", {}, id ? t("zones.saved", { id }) : t("zones.unsaved")),
+      status ? el("span", { class: `status status-${status}`, id: "zone-current-status" }, label("status", status)) : null);
+    const moves = id && status ? this.transitions[status] || [] : [];
+    const buttons = moves.map((next) => el("button", { type: "button", class: "move", dataset: { status: next }, onclick: () => this.move(next) }, `→ ${label("status", next)}`));
+    box.replaceChildren(head);
+    if (moves.length) box.append(el("div", { class: "moves" }, el("span", {}, t("zones.move")), buttons));
+    document.getElementById("zone-save").textContent = id ? t("zones.save") : t("zones.save_draft");
+  }
+
+  formProperties() {
+    const props = {};
+    for (const field of ["name", "code", "authority"]) {
+      const value = document.getElementById(`zone-${field}`).value.trim();
+      if (value) props[field] = value;
+    }
+    return props;
+  }
+
+  async save() {
+    if (!this.zone.layer) {
+      showMessage(t("zones.nothing"), "error");
+      return;
+    }
+    const geometry = this.geometry();
+    try {
+      if (this.zone.id) {
+        await patchJSON(`/collections/${ZONES}/items/${this.zone.id}`, { type: "Feature", geometry, properties: this.formProperties() });
+      } else {
+        const response = await request("POST", `/collections/${ZONES}/items`, {
+          json: { type: "Feature", geometry, properties: { ...this.formProperties(), status: "draft" } },
+          as: "response",
+        });
+        const body = await response.json().catch(() => ({}));
+        this.zone.id = body.id ?? Number((response.headers.get("Location") || "").split("/").pop());
+        this.zone.status = body.properties?.status || "draft";
+      }
+      showMessage(t("zones.saved_ok"), "notice");
+      await this.afterChange();
+    } catch (error) {
+      showError(error);
+    }
+  }
+
+  async move(status) {
+    try {
+      const feature = await patchJSON(`/collections/${ZONES}/items/${this.zone.id}`, { type: "Feature", properties: { status } });
+      this.zone.status = feature?.properties?.status || status;
+      showMessage(t("zones.moved", { status: label("status", this.zone.status) }), "notice");
+      await this.afterChange();
+    } catch (error) {
+      showError(error);
+    }
+  }
+
+  async remove(layer) {
+    if (!window.confirm(t("zones.confirm_delete"))) {
+      if (!this.group.hasLayer(layer)) this.group.addLayer(layer);
+      return;
+    }
+    try {
+      await request("DELETE", `/collections/${ZONES}/items/${this.zone.id}`, { as: "response" });
+      this.clearZone();
+      showMessage(t("zones.deleted"), "notice");
+      await this.afterChange();
+    } catch (error) {
+      showError(error);
+    }
+  }
+
+  async afterChange() {
+    this.renderStatus();
+    await Promise.all([this.layers.load(), this.loadList(), this.zone.id ? this.loadHistory() : null]);
+  }
+
+  clearZone() {
+    this.group.clearLayers();
+    this.conflicts.clearLayers();
+    this.zone = { id: null, status: null, layer: null };
+    this.report = null;
+    this.renderReport();
+    this.renderStatus();
+    document.getElementById("zone-history").replaceChildren();
+  }
+
+  async open(id) {
+    try {
+      const feature = await getJSON(`/collections/${ZONES}/items/${id}`);
+      this.map.closePopup();
+      this.clearZone();
+      const layer = L.geoJSON(feature, { style: ZONE_STYLE }).getLayers()[0];
+      this.zone = { id: feature.id, status: feature.properties.status, layer };
+      this.group.addLayer(layer);
+      this.watch(layer);
+      for (const field of ["name", "code", "authority"]) {
+        document.getElementById(`zone-${field}`).value = feature.properties[field] || "";
+      }
+      document.querySelector('[data-tab="zones"]').click();
+      this.map.fitBounds(layer.getBounds(), { maxZoom: 14 });
+      this.renderStatus();
+      await Promise.all([this.screen(), this.loadHistory()]);
+    } catch (error) {
+      showError(error);
+    }
+  }
+
+  async loadList() {
+    const list = document.getElementById("zone-list");
+    try {
+      const collection = await getJSON(`/collections/${ZONES}/items?limit=500`);
+      list.replaceChildren(...collection.features.map((f) => el("li", {},
+        el("button", { type: "button", class: "zone-link", dataset: { id: f.id }, onclick: () => this.open(f.id) },
+          el("span", {}, f.properties.name || f.properties.code || `#${f.id}`),
+          el("span", { class: `status status-${f.properties.status}` }, label("status", f.properties.status))))));
+    } catch (error) {
+      showError(error);
+    }
+  }
+
+  async loadHistory() {
+    const box = document.getElementById("zone-history");
+    try {
+      const { versions } = await getJSON(`/collections/${ZONES}/items/${this.zone.id}/history`);
+      const rows = versions.slice().reverse().map((v) => el("tr", {},
+        el("td", {}, v.version),
+        el("td", {}, label("status", v.properties?.status)),
+        el("td", {}, v.name || ""),
+        el("td", {}, v.changed_by || "—"),
+        el("td", {}, new Date(v.valid_from).toLocaleString(currentLang() === "fr" ? "fr-FR" : "en-GB"))));
+      box.replaceChildren(el("table", { class: "history" },
+        el("thead", {}, el("tr", {}, ["history.version", "field.status", "field.name", "history.by", "history.when"].map((k) => el("th", {}, t(k))))),
+        el("tbody", {}, rows)));
+    } catch (error) {
+      showError(error);
+    }
+  }
+
+  // The folium page from the server: a static map and tables a planner attaches to a file.
+  async print() {
+    const geometry = this.geometry();
+    if (!geometry) {
+      showMessage(t("zones.nothing"), "error");
+      return;
+    }
+    try {
+      openBlob(await request("POST", "/analysis/screen?format=html", { json: this.screenBody(geometry), as: "blob" }));
+    } catch (error) {
+      showError(error);
+    }
+  }
+}
+
+function polygonOf(latlngs) {
+  const ring = latlngs.map((p) => [p.lng, p.lat]);
+  ring.push(ring[0]);
+  return { type: "Polygon", coordinates: [ring] };
+}
