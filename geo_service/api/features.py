@@ -1,5 +1,448 @@
-"""(being written)"""
+"""OGC API Features: Part 1 core (GeoJSON, HTML, CSV), Part 3 property filters and queryables,
+Part 4 create/replace/update/delete. Landing page `/`, `/conformance`, `/collections`...
 
-from fastapi import APIRouter
+Items pages are built as GeoJSON by PostGIS in one statement (io.select.page) and sent as bytes.
+`datetime` filters on the time a feature was last changed (`updated_at`).
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+
+from geo_service.api.deps import DbSession, User
+from geo_service.api.responses import GeoJSONResponse, JSONResponse
+from geo_service.db.models import Layer
+from geo_service.domain import store
+from geo_service.errors import InvalidInput
+from geo_service.io import select
+from geo_service.io.write import csv_lines
+
+router = APIRouter(tags=["OGC API Features"])
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates" / "ogc")
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+]
+# Query parameters with a meaning of their own; any other one filters on a property.
+RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "datetime", "crs", "format"}
+MAX_LIMIT = 10000
+GEOJSON = "application/geo+json"
+
+# -- reusable parameters ------------------------------------------------------------------------
+
+OutputFormat = Annotated[
+    str | None,
+    Query(
+        alias="f",
+        pattern="^(json|html|csv)$",
+        description="json (GeoJSON), html or csv; default from the Accept header, else json.",
+    ),
+]
+
+
+def parse_bbox(
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minLon,minLat,maxLon,maxLat in degrees (EPSG:4326 / CRS84).",
+            examples=["-9.6,11.4,-7.4,13.0"],
+        ),
+    ] = None,
+) -> tuple[float, float, float, float] | None:
+    if bbox is None:
+        return None
+    try:
+        values = [float(v) for v in bbox.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or values[0] > values[2] or values[1] > values[3]:
+        raise InvalidInput(
+            "bbox must be minLon,minLat,maxLon,maxLat with min <= max", where={"bbox": bbox}
+        )
+    return values[0], values[1], values[2], values[3]
+
+
+def property_filters(request: Request) -> dict[str, str]:
+    """Every query parameter that is not reserved filters on a property of that name
+    (equality with its text value; `name` is the display name)."""
+    return {k: v for k, v in request.query_params.items() if k not in RESERVED}
+
+
+BBox = Annotated[tuple[float, float, float, float] | None, Depends(parse_bbox)]
+PropertyFilters = Annotated[dict[str, str], Depends(property_filters)]
+
+
+def base_url(request: Request) -> str:
+    public = request.app.state.settings.api.public_url
+    return (public or str(request.base_url)).rstrip("/")
+
+
+def wants(request: Request, f: str | None) -> str:
+    """The output format: `f`, else HTML for a browser (Accept text/html), else JSON."""
+    if f:
+        return f
+    accept = request.headers.get("accept", "")
+    html = accept.find("text/html")
+    json = min((i for i in (accept.find("json"),) if i >= 0), default=-1)
+    return "html" if html >= 0 and (json < 0 or html < json) else "json"
+
+
+def _html(request: Request, template: str, title: str, doc: Any, **extra: Any) -> HTMLResponse:
+    context = {
+        "title": title,
+        "doc": doc,
+        "base": base_url(request),
+        "links": doc.get("links", []),
+    }
+    return templates.TemplateResponse(request, template, {**context, **extra})
+
+
+def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str, str]:
+    link = {"href": href, "rel": rel, "type": type_}
+    if title:
+        link["title"] = title
+    return link
+
+
+def _alternates(url: str, current: str, formats: tuple[str, ...] = ("json", "html")) -> list:
+    media = {"json": "application/json", "html": "text/html", "csv": "text/csv"}
+    return [
+        _link(f"{url}?f={fmt}", "self" if fmt == current else "alternate", media[fmt])
+        for fmt in formats
+    ]
+
+
+# -- landing, conformance, collections ----------------------------------------------------------
+
+
+@router.get("/", summary="Landing page (a browser is sent to the map)")
+def landing(request: Request, f: OutputFormat = None) -> Response:
+    fmt = wants(request, f)
+    if fmt == "html" and f is None:
+        return RedirectResponse("/map", status_code=303)
+    base = base_url(request)
+    doc = {
+        "title": "geo-service",
+        "description": (
+            "Artisanal and small-scale mining sites, mining titles, tailings storage facilities, "
+            "abandoned mines and reference layers, as OGC API Features."
+        ),
+        "links": [
+            *_alternates(f"{base}/", fmt),
+            _link(f"{base}/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "API definition"),
+            _link(f"{base}/docs", "service-doc", "text/html", "API documentation"),
+            _link(f"{base}/conformance", "conformance", "application/json", "Conformance classes"),
+            _link(f"{base}/collections", "data", "application/json", "Collections"),
+            _link(f"{base}/map", "alternate", "text/html", "Web map"),
+        ],
+    }  # fmt: skip
+    if fmt == "html":
+        return _html(request, "landing.html", "geo-service", doc)
+    return JSONResponse(doc)
+
+
+@router.get("/conformance", summary="Conformance classes")
+def conformance(request: Request, f: OutputFormat = None) -> Response:
+    doc = {
+        "conformsTo": CONFORMANCE,
+        "links": _alternates(f"{base_url(request)}/conformance", "json"),
+    }
+    if wants(request, f) == "html":
+        return _html(request, "conformance.html", "Conformance", doc)
+    return JSONResponse(doc)
+
+
+def _collection(request: Request, description: dict[str, Any]) -> dict[str, Any]:
+    base = base_url(request)
+    url = f"{base}/collections/{description['slug']}"
+    extent = description["extent"]
+    items = f"{url}/items"
+    return {
+        "id": description["slug"],
+        "title": description["title"],
+        "description": description["description"] or "",
+        "kind": description["kind"],
+        "theme": description["theme"],
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "extent": {"spatial": {"bbox": [extent], "crs": CRS84}} if extent else None,
+        "numberMatched": description["feature_count"],
+        "geometryTypes": description["geometry_types"],
+        "attributes": description["attributes"],
+        "links": [
+            *_alternates(url, "json"),
+            _link(f"{items}?f=json", "items", GEOJSON, "Features as GeoJSON"),
+            _link(f"{items}?f=html", "items", "text/html", "Features as HTML"),
+            _link(f"{items}?f=csv", "items", "text/csv", "Features as CSV"),
+            _link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                  "application/schema+json", "Queryable properties"),
+        ],
+    }  # fmt: skip
+
+
+def _vector_layers(session: DbSession) -> list[Layer]:
+    return [layer for layer in store.list_layers(session) if layer.storage == "vector"]
+
+
+@router.get("/collections", summary="The vector layers, as collections")
+def collections(request: Request, session: DbSession, f: OutputFormat = None) -> Response:
+    docs = [
+        _collection(request, store.describe_layer(session, layer))
+        for layer in _vector_layers(session)
+    ]
+    doc = {"collections": docs, "links": _alternates(f"{base_url(request)}/collections", "json")}
+    if wants(request, f) == "html":
+        return _html(request, "collections.html", "Collections", doc)
+    return JSONResponse(doc)
+
+
+@router.get("/collections/{slug}", summary="One collection: extent, count, attributes")
+def collection(request: Request, slug: str, session: DbSession, f: OutputFormat = None) -> Response:
+    doc = _collection(request, store.describe_layer(session, store.get_layer(session, slug)))
+    if wants(request, f) == "html":
+        return _html(request, "collection.html", doc["title"], doc)
+    return JSONResponse(doc)
+
+
+_JSON_TYPES = {"string": "string", "number": "number", "boolean": "boolean", "array": "array",
+               "object": "object", "mixed": "string"}  # fmt: skip
+
+
+@router.get("/collections/{slug}/queryables", summary="Properties usable as filters (Part 3)")
+def queryables(request: Request, slug: str, session: DbSession) -> Response:
+    description = store.describe_layer(session, store.get_layer(session, slug))
+    properties = {"name": {"type": "string", "title": "name"}}
+    for key, typ in description["attributes"].items():
+        properties[key] = {"type": _JSON_TYPES.get(str(typ), "string"), "title": key}
+    doc = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base_url(request)}/collections/{slug}/queryables",
+        "type": "object",
+        "title": description["title"],
+        "properties": properties,
+        "additionalProperties": True,
+    }
+    return JSONResponse(doc, media_type="application/schema+json")
+
+
+# -- items --------------------------------------------------------------------------------------
+
+
+def _items_links(
+    request: Request, slug: str, page: select.Page, limit: int, offset: int, fmt: str
+) -> list[dict[str, str]]:
+    url = f"{base_url(request)}/collections/{slug}/items"
+    params = {k: v for k, v in request.query_params.items() if k not in ("offset", "f")}
+    media = {"json": GEOJSON, "html": "text/html", "csv": "text/csv"}
+
+    def href(at: int, f: str) -> str:
+        return f"{url}?{urlencode({**params, 'offset': at, 'f': f})}"
+
+    links = [
+        _link(href(offset, other), "self" if other == fmt else "alternate", media[other])
+        for other in ("json", "html", "csv")
+    ]
+    if offset + page.returned < page.matched:
+        links.append(_link(href(offset + limit, fmt), "next", media[fmt], "Next page"))
+    if offset > 0:
+        links.append(_link(href(max(0, offset - limit), fmt), "prev", media[fmt], "Previous page"))
+    links.append(_link(f"{base_url(request)}/collections/{slug}", "collection", "application/json"))
+    return links
+
+
+@router.get(
+    "/collections/{slug}/items",
+    summary="Features of a collection (GeoJSON, HTML or CSV), paged",
+    response_class=GeoJSONResponse,
+    description=(
+        "Filters: `bbox`; `datetime` (RFC 3339 instant, date, or interval `start/end` with "
+        "`..` for open ends) on the time each feature was last changed; any other query "
+        "parameter is an equality filter on the property of that name (see `queryables`)."
+    ),
+)
+def items(
+    request: Request,
+    slug: str,
+    session: DbSession,
+    bbox: BBox,
+    filters: PropertyFilters,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Features per page.")] = 100,
+    offset: Annotated[int, Query(ge=0, description="Features to skip (ordered by id).")] = 0,
+    datetime: Annotated[
+        str | None, Query(description="Last-changed time: instant, date or interval a/b.")
+    ] = None,
+    f: OutputFormat = None,
+) -> Response:
+    layer = store.get_layer(session, slug)
+    selection = select.Selection(
+        layer.id, bbox, filters, select.interval(datetime) if datetime else None
+    )
+    fmt = wants(request, f)
+    if fmt == "csv":
+        rows = select.rows(session, selection, limit, offset)
+        return StreamingResponse(
+            (line.encode() for line in csv_lines(rows)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'inline; filename="{slug}.csv"'},
+        )
+    page = select.page(session, selection, limit, offset)
+    head = {
+        "type": "FeatureCollection",
+        "numberMatched": page.matched,
+        "numberReturned": page.returned,
+        "links": _items_links(request, slug, page, limit, offset, fmt),
+    }
+    if fmt == "html":
+        doc = {**head, "features": orjson.loads(page.features)}
+        return _html(request, "items.html", layer.title, doc, collection=slug, offset=offset)
+    body = orjson.dumps(head)[:-1] + b',"features":' + page.features + b"}"
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{CRS84}>"})
+
+
+@router.get("/collections/{slug}/items/{feature_id}", summary="One feature")
+def item(
+    request: Request, slug: str, feature_id: int, session: DbSession, f: OutputFormat = None
+) -> Response:
+    layer = store.get_layer(session, slug)
+    body, version = select.feature(session, layer.id, feature_id, slug)
+    url = f"{base_url(request)}/collections/{slug}/items/{feature_id}"
+    if wants(request, f) == "html":
+        doc = {**orjson.loads(body), "links": _alternates(url, "html")}
+        return _html(request, "item.html", f"{layer.title}: {feature_id}", doc, collection=slug)
+    return Response(
+        body, media_type=GEOJSON, headers={"ETag": f'"{version}"', "Content-Crs": f"<{CRS84}>"}
+    )
+
+
+@router.get("/collections/{slug}/items/{feature_id}/history", summary="Every version of a feature")
+def item_history(slug: str, feature_id: int, session: DbSession) -> dict[str, Any]:
+    layer = store.get_layer(session, slug)
+    return {"versions": store.feature_history(session, layer, feature_id)}
+
+
+# -- Part 4: create, replace, update, delete ----------------------------------------------------
+
+FeatureBody = Annotated[
+    dict[str, Any],
+    Body(
+        media_type=GEOJSON,
+        description="A GeoJSON Feature in EPSG:4326 (PATCH: properties to merge, geometry "
+        "replaced when given).",
+        examples=[{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-8.4, 12.1]},
+                   "properties": {"name": "Kéniéba-Sud"}}],
+    ),
+]  # fmt: skip
+
+
+def _parts(body: dict[str, Any], need_geometry: bool) -> tuple[dict | None, dict[str, Any]]:
+    """The geometry and properties of a GeoJSON Feature body."""
+    if body.get("type") != "Feature":
+        raise InvalidInput('The body must be a GeoJSON Feature ("type": "Feature")')
+    geometry = body.get("geometry")
+    if need_geometry and geometry is None:
+        raise InvalidInput("The feature needs a geometry", where={"field": "geometry"})
+    properties = body.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise InvalidInput("properties must be an object", where={"field": "properties"})
+    return geometry, properties
+
+
+def if_match(
+    value: Annotated[
+        str | None,
+        Header(alias="If-Match", description="The ETag of the version being changed."),
+    ] = None,
+) -> int | None:
+    if value is None or value.strip() == "*":
+        return None
+    try:
+        return int(value.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise InvalidInput(
+            "If-Match must be an ETag of this API", where={"If-Match": value}
+        ) from None
+
+
+ExpectedVersion = Annotated[int | None, Depends(if_match)]
+
+
+def _feature_response(
+    request: Request, session: DbSession, layer: Layer, feature_id: int, status: int = 200
+) -> Response:
+    body, version = select.feature(session, layer.id, feature_id, layer.slug)
+    headers = {"ETag": f'"{version}"'}
+    if status == 201:
+        headers["Location"] = f"{base_url(request)}/collections/{layer.slug}/items/{feature_id}"
+    return Response(body, status_code=status, media_type=GEOJSON, headers=headers)
+
+
+@router.post("/collections/{slug}/items", status_code=201, summary="Add a feature")
+def create_item(
+    request: Request, slug: str, body: FeatureBody, session: DbSession, user: User
+) -> Response:
+    layer = store.get_layer(session, slug)
+    geometry, properties = _parts(body, need_geometry=True)
+    created = store.create_feature(session, layer, geometry or {}, properties, user=user)
+    return _feature_response(request, session, layer, created.id, status=201)
+
+
+@router.put("/collections/{slug}/items/{feature_id}", summary="Replace a feature")
+def replace_item(
+    request: Request,
+    slug: str,
+    feature_id: int,
+    body: FeatureBody,
+    session: DbSession,
+    user: User,
+    expected: ExpectedVersion,
+) -> Response:
+    layer = store.get_layer(session, slug)
+    geometry, properties = _parts(body, need_geometry=True)
+    store.update_feature(
+        session, layer, feature_id, geometry, properties, replace=True, user=user,
+        expected_version=expected,
+    )  # fmt: skip
+    return _feature_response(request, session, layer, feature_id)
+
+
+@router.patch("/collections/{slug}/items/{feature_id}", summary="Update part of a feature")
+def update_item(
+    request: Request,
+    slug: str,
+    feature_id: int,
+    body: FeatureBody,
+    session: DbSession,
+    user: User,
+    expected: ExpectedVersion,
+) -> Response:
+    layer = store.get_layer(session, slug)
+    geometry, properties = _parts({"type": "Feature", **body}, need_geometry=False)
+    store.update_feature(
+        session, layer, feature_id, geometry, properties, user=user, expected_version=expected
+    )
+    return _feature_response(request, session, layer, feature_id)
+
+
+@router.delete(
+    "/collections/{slug}/items/{feature_id}", status_code=204, summary="Delete a feature"
+)
+def delete_item(slug: str, feature_id: int, session: DbSession, user: User) -> Response:
+    store.delete_feature(session, store.get_layer(session, slug), feature_id, user=user)
+    return Response(status_code=204)

@@ -1,5 +1,242 @@
-"""(being written)"""
+"""Layers: create, list, describe, rename, delete; import files into them, export them; search
+features by name or code across layers."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from geo_service import jobs
+from geo_service.api.deps import DbEngine, DbSession, User
+from geo_service.api.features import BBox, PropertyFilters
+from geo_service.api.responses import JSONResponse
+from geo_service.db.models import Layer
+from geo_service.domain import store
+from geo_service.domain.kinds import Kind
+from geo_service.io import raster, select
+from geo_service.io.formats import FORMATS, export_format
+from geo_service.io.load import ImportOptions, import_file
+from geo_service.io.upload import Upload, receive
+from geo_service.io.write import export
+
+router = APIRouter(tags=["layers"])
+
+
+class LayerCreate(BaseModel):
+    slug: str = Field(description="1-63 lower-case letters, digits, '-' or '_'.")
+    title: str | None = None
+    kind: Kind = Kind.reference
+    theme: str | None = Field(default=None, description="For reference layers: what they hold.")
+    visibility: str = "public"
+    description: str | None = None
+    attribution: str | None = None
+
+
+class LayerUpdate(BaseModel):
+    slug: str | None = Field(default=None, description="A new slug renames the layer.")
+    title: str | None = None
+    theme: str | None = None
+    visibility: str | None = None
+    description: str | None = None
+    attribution: str | None = None
+
+
+def _describe(session: Session, layer: Layer) -> dict[str, Any]:
+    description = store.describe_layer(session, layer)
+    if layer.storage == "raster" and layer.raster_path and Path(layer.raster_path).exists():
+        info = raster.describe(Path(layer.raster_path))
+        description["extent"] = info.pop("extent")
+        description["raster"] = info
+    return description
+
+
+@router.get("/layers", summary="Every layer with its feature count and extent")
+def list_layers(session: DbSession) -> list[dict[str, Any]]:
+    return [_describe(session, layer) for layer in store.list_layers(session)]
+
+
+@router.post("/layers", status_code=201, summary="Create an empty layer")
+def create_layer(body: LayerCreate, session: DbSession) -> JSONResponse:
+    layer = store.create_layer(session, **body.model_dump())
+    return JSONResponse(_describe(session, layer), status_code=201)
+
+
+@router.get("/layers/{slug}", summary="A layer: count, extent, geometry types, attributes")
+def get_layer(slug: str, session: DbSession) -> dict[str, Any]:
+    return _describe(session, store.get_layer(session, slug))
+
+
+@router.patch("/layers/{slug}", summary="Rename or re-describe a layer")
+def update_layer(slug: str, body: LayerUpdate, session: DbSession) -> dict[str, Any]:
+    layer = store.update_layer(session, slug, **body.model_dump(exclude_unset=True))
+    return _describe(session, layer)
+
+
+@router.delete("/layers/{slug}", status_code=204, summary="Delete a layer and its features")
+def delete_layer(slug: str, session: DbSession) -> Response:
+    raster_path = store.get_layer(session, slug).raster_path
+    store.delete_layer(session, slug)
+    session.commit()
+    if raster_path:
+        Path(raster_path).unlink(missing_ok=True)
+    return Response(status_code=204)
+
+
+# -- import -------------------------------------------------------------------------------------
+
+_IMPORT_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description":
+                                 "GeoJSON, GeoPackage, zipped Shapefile, CSV, KML or GeoTIFF"},
+                        "kind": {"type": "string", "enum": [k.value for k in Kind],
+                                 "description": "Kind of a new layer (default reference)."},
+                        "name_field": {"type": "string", "description":
+                                       "Field naming features (default name/nom/NAME/NOM/code)."},
+                        "strict": {"type": "boolean", "description":
+                                   "Reject invalid geometries instead of repairing them."},
+                        "upsert_key": {"type": "string", "description":
+                                       "Field identifying a feature: update instead of adding."},
+                        "table": {"type": "string", "description":
+                                  "GeoPackage table (or Shapefile in the zip) to import."},
+                        "crs": {"type": "string", "description":
+                                "Source CRS of a file that names none (CSV), e.g. EPSG:32629."},
+                    },
+                }
+            }
+        },
+    }
+}  # fmt: skip
+
+
+def _options(fields: dict[str, str], user: str | None) -> ImportOptions:
+    def text(name: str) -> str | None:
+        return fields.get(name) or fields.get(name.replace("_", "-")) or None
+
+    return ImportOptions(
+        kind=text("kind"),
+        name_field=text("name_field"),
+        strict=(text("strict") or "").lower() in ("1", "true", "yes", "on"),
+        upsert_key=text("upsert_key"),
+        table=text("table") or text("layer"),
+        crs=text("crs"),
+        user=user,
+    )
+
+
+def _import_job(engine: Engine, slug: str, upload: Upload, options: ImportOptions, home: Path):
+    def work(report: jobs.Report) -> dict[str, Any]:
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                summary = import_file(
+                    session, slug, upload.path, upload.filename, options, report, home
+                )
+                session.commit()
+            return summary
+        finally:
+            shutil.rmtree(upload.path.parent, ignore_errors=True)
+
+    return work
+
+
+@router.post(
+    "/layers/{slug}/import",
+    summary="Import a file into a layer (created when missing)",
+    openapi_extra=_IMPORT_FORM,
+    description=(
+        "Reprojects to EPSG:4326, repairs invalid geometries (or rejects them with `strict`), "
+        "and inserts every feature in one transaction: on any error nothing is written. "
+        "Answers {layer, imported, repaired:[{index, reason}], rejected:[{index, reason}]}. "
+        "With `?async=true` the import runs as a job: 202 {job, href} to poll."
+    ),
+)
+async def import_layer(
+    request: Request,
+    slug: str,
+    session: DbSession,
+    engine: DbEngine,
+    user: User,
+    run_async: Annotated[bool, Query(alias="async", description="Run as a job.")] = False,
+) -> JSONResponse:
+    settings = request.app.state.settings
+    folder = Path(tempfile.mkdtemp(prefix="import-"))
+    upload = None
+    try:
+        upload = await receive(
+            request.headers.get("content-type"),
+            request.headers.get("content-length"),
+            request.stream(),
+            folder,
+            settings.api.max_upload_mb * 2**20,
+        )
+        options = _options(upload.fields, user)
+        home = settings.db.home_path
+        if run_async:
+            job = jobs.submit(engine, "import", _import_job(engine, slug, upload, options, home))
+            return JSONResponse({"job": job, "href": f"/jobs/{job}"}, status_code=202)
+        summary = await run_in_threadpool(
+            import_file, session, slug, upload.path, upload.filename, options, home=home
+        )
+        return JSONResponse(summary)
+    finally:
+        if not (run_async and upload is not None):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- export and search --------------------------------------------------------------------------
+
+
+@router.get(
+    "/layers/{slug}/export",
+    summary="Download a layer: GeoJSON, GeoPackage, zipped Shapefile, CSV (WKT) or KML",
+    description="All attributes are kept. Optional `bbox` and property filters (any other "
+    "query parameter, as in OGC API Features items).",
+    response_class=FileResponse,
+)
+def export_layer(
+    slug: str,
+    session: DbSession,
+    bbox: BBox,
+    filters: PropertyFilters,
+    format: Annotated[str, Query(description=f"One of {', '.join(FORMATS)}.")] = "geojson",
+) -> FileResponse:
+    fmt = export_format(format)
+    layer = store.get_layer(session, slug)
+    folder = Path(tempfile.mkdtemp(prefix="export-"))
+    try:
+        path = export(select.rows(session, select.Selection(layer.id, bbox, filters)), fmt,
+                      layer.slug, folder)  # fmt: skip
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        path,
+        media_type=fmt.media_type,
+        filename=path.name,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
+
+
+@router.get("/search", summary="Find features by name or code (case and accents ignored)")
+def search(
+    session: DbSession,
+    q: Annotated[str, Query(min_length=1, description="Text in the name or code.")],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    return {"results": select.search(session, q, limit)}

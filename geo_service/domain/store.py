@@ -87,7 +87,8 @@ def create_layer(
     return layer
 
 
-def update_layer(session: Session, slug: str, **changes: Any) -> Layer:
+def update_layer(session: Session, slug: str, /, **changes: Any) -> Layer:
+    """Change a layer's slug (rename), title, description, visibility, attribution or theme."""
     layer = get_layer(session, slug)
     new_slug = changes.pop("slug", None)
     if new_slug and new_slug != slug:

@@ -1,0 +1,1 @@
+"""Files in and out: read any common vector format and CRS, validate, bulk-load; write exports."""

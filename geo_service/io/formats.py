@@ -1,0 +1,96 @@
+"""File formats we read and write: detection from the name and the first bytes, media types."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from geo_service.errors import BrokenFile, UnsupportedFormat
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # the value of `?format=` and of the CLI's --format
+    driver: str  # GDAL driver used by pyogrio
+    suffix: str  # file name suffix of an export
+    media_type: str
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("geojson", "GeoJSON", ".geojson", "application/geo+json"),
+        Format("gpkg", "GPKG", ".gpkg", "application/geopackage+sqlite3"),
+        Format("shp", "ESRI Shapefile", ".zip", "application/zip"),
+        Format("csv", "CSV", ".csv", "text/csv; charset=utf-8"),
+        Format("kml", "KML", ".kml", "application/vnd.google-earth.kml+xml"),
+    )
+}
+RASTER = "geotiff"
+_SUFFIXES = {
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".zip": "shp",
+    ".csv": "csv",
+    ".kml": "kml",
+    ".tif": RASTER,
+    ".tiff": RASTER,
+}
+
+
+def _sniff(head: bytes) -> str | None:
+    """The format a file's first bytes announce, when they announce one."""
+    if head.startswith(b"SQLite format 3\x00"):
+        return "gpkg"
+    if head.startswith(b"PK\x03\x04"):
+        return "shp"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return RASTER
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"{"):
+        return "geojson"
+    if text.startswith(b"<") and b"kml" in head.lower():
+        return "kml"
+    return None
+
+
+def detect(path: Path, filename: str | None = None) -> str:
+    """The format of the file at `path` (named `filename` by the user): the suffix decides, the
+    first bytes confirm; zip archives must hold a Shapefile. Raises UnsupportedFormat."""
+    name = filename or path.name
+    with path.open("rb") as f:
+        head = f.read(512)
+    by_suffix = _SUFFIXES.get(Path(name).suffix.lower())
+    sniffed = _sniff(head)
+    fmt = by_suffix or sniffed
+    if fmt is None or (sniffed is not None and by_suffix is not None and sniffed != by_suffix):
+        raise UnsupportedFormat(
+            f"'{name}' is not a format we read: send GeoJSON, GeoPackage, a zipped Shapefile, "
+            "CSV (lon/lat or WKT column), KML or a GeoTIFF",
+            where={"file": name},
+        )
+    if fmt == "shp" and not _zip_has_shapefile(path, name):
+        raise UnsupportedFormat(
+            f"The zip archive '{name}' holds no Shapefile (.shp)", where={"file": name}
+        )
+    return fmt
+
+
+def _zip_has_shapefile(path: Path, name: str) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(n.lower().endswith(".shp") for n in archive.namelist())
+    except zipfile.BadZipFile:
+        raise BrokenFile(f"'{name}' is not a readable zip archive", where={"file": name}) from None
+
+
+def export_format(name: str) -> Format:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise UnsupportedFormat(
+            f"Unknown export format '{name}'; choose one of {', '.join(FORMATS)}",
+            where={"format": name},
+        ) from None
