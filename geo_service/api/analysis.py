@@ -1,5 +1,177 @@
-"""(being written)"""
+"""Analyses over HTTP: overlap, proximity, zone screening and zonal statistics.
 
-from fastapi import APIRouter
+Each endpoint parses its body, calls one analysis function and renders the result as JSON, CSV,
+GeoJSON or an offline folium map (`?format=`); `?async=true` runs it as a job instead (202 with
+the job's address; the job's result is the JSON answer).
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from starlette.responses import HTMLResponse, Response
+
+from geo_service import jobs
+from geo_service.analysis import export, overlap, proximity, report, screen, zonal
+from geo_service.api.deps import DbEngine, DbSession
+from geo_service.api.responses import GeoJSONResponse, JSONResponse
+
+router = APIRouter(tags=["analysis"])
+
+OutputFormat = Literal["json", "csv", "geojson", "html"]
+FormatParam = Annotated[
+    OutputFormat,
+    Query(description="json (default), csv, geojson (rows with geometry) or html (offline map)."),
+]
+AsyncParam = Annotated[
+    bool,
+    Query(alias="async", description="Run as a job: 202 with /jobs/{id} to follow its progress."),
+]
+Work = Callable[[Session, jobs.Report | None], dict[str, Any]]
+_GEOMETRY_FORMATS = ("geojson", "html")
+
+PropertyFilter = Annotated[
+    dict[str, Any] | None,
+    Field(description="{property: value} equality; a list value means any of them."),
+]
+
+
+class OverlapRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(description="Slug of the source layer.")
+    target: str = Field(description="Slug of the target layer.")
+    source_filter: PropertyFilter = None
+    target_filter: PropertyFilter = None
+    min_overlap_ha: float = Field(default=0.01, ge=0, description="Smallest overlap, hectares.")
+
+
+class ProximityRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    target: str
+    within_m: float | None = Field(default=None, ge=0, description="Largest distance, metres.")
+    k: int | None = Field(default=1, ge=1, description="Nearest targets per source feature.")
+    source_filter: PropertyFilter = None
+    target_filter: PropertyFilter = None
+
+
+class ScreenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    geometry: dict[str, Any] | None = Field(
+        default=None, description="The zone to screen: a GeoJSON (Multi)Polygon, EPSG:4326."
+    )
+    zone_id: int | None = Field(default=None, description="Id of a saved ASM zone to screen.")
+    rules: dict[str, Any] | None = Field(
+        default=None, description="Overrides of the default screening rules."
+    )
+    exclude_id: int | None = Field(default=None, description="A feature to leave out.")
+
+
+class ZonalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    raster: str = Field(description="Slug of a raster layer.")
+    zones: str | dict[str, Any] = Field(description="A vector layer slug or a GeoJSON geometry.")
+    zone_filter: PropertyFilter = None
+    band: int = Field(default=1, ge=1)
+    categorical: bool | None = Field(
+        default=None, description="Share of each class; decided from the raster when unset."
+    )
+
+
+def _render(result: dict[str, Any], fmt: OutputFormat, title: str) -> Response:
+    if fmt == "csv":
+        disposition = f'attachment; filename="{title.lower()}.csv"'
+        return Response(
+            export.to_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": disposition},
+        )
+    if fmt == "geojson":
+        return GeoJSONResponse(export.to_geojson(result))
+    if fmt == "html":
+        return HTMLResponse(report.to_html(result, title))
+    return JSONResponse(result)
+
+
+def _answer(
+    work: Work, title: str, fmt: OutputFormat, session: Session, engine: Engine, run_async: bool
+) -> Response:
+    if not run_async:
+        return _render(work(session, None), fmt, title)
+
+    def job(progress: jobs.Report) -> dict[str, Any]:
+        with Session(engine) as own:
+            return work(own, progress)
+
+    job_id = jobs.submit(engine, f"analysis-{title.lower()}", job)
+    return JSONResponse({"job": job_id, "href": f"/jobs/{job_id}"}, status_code=202)
+
+
+@router.post("/analysis/overlap", summary="Overlapping pairs of two layers, in hectares")
+def overlap_endpoint(
+    body: OverlapRequest,
+    session: DbSession,
+    engine: DbEngine,
+    format: FormatParam = "json",
+    run_async: AsyncParam = False,
+) -> Response:
+    def work(s: Session, progress: jobs.Report | None) -> dict[str, Any]:
+        return overlap.overlap(
+            s, **body.model_dump(), with_geometry=format in _GEOMETRY_FORMATS, report=progress
+        )
+
+    return _answer(work, "Overlap", format, session, engine, run_async)
+
+
+@router.post("/analysis/proximity", summary="Nearest target features, in metres")
+def proximity_endpoint(
+    body: ProximityRequest,
+    session: DbSession,
+    engine: DbEngine,
+    format: FormatParam = "json",
+    run_async: AsyncParam = False,
+) -> Response:
+    def work(s: Session, _progress: jobs.Report | None) -> dict[str, Any]:
+        return proximity.nearest(s, **body.model_dump(), with_geometry=format in _GEOMETRY_FORMATS)
+
+    return _answer(work, "Proximity", format, session, engine, run_async)
+
+
+@router.post("/analysis/screen", summary="Screen a zone against titles, parks, rivers, villages")
+def screen_endpoint(
+    body: ScreenRequest,
+    session: DbSession,
+    engine: DbEngine,
+    format: FormatParam = "json",
+    run_async: AsyncParam = False,
+) -> Response:
+    def work(s: Session, _progress: jobs.Report | None) -> dict[str, Any]:
+        return screen.screen(
+            s,
+            zone=body.geometry,
+            zone_id=body.zone_id,
+            rules=body.rules,
+            exclude_id=body.exclude_id,
+            with_geometry=format != "csv",
+        )
+
+    return _answer(work, "Screening", format, session, engine, run_async)
+
+
+@router.post("/analysis/zonal", summary="Raster statistics per zone")
+def zonal_endpoint(
+    body: ZonalRequest,
+    session: DbSession,
+    engine: DbEngine,
+    format: FormatParam = "json",
+    run_async: AsyncParam = False,
+) -> Response:
+    def work(s: Session, _progress: jobs.Report | None) -> dict[str, Any]:
+        return zonal.zonal(s, **body.model_dump(), with_geometry=format in _GEOMETRY_FORMATS)
+
+    return _answer(work, "Zonal", format, session, engine, run_async)

@@ -1,0 +1,334 @@
+"""Zone screening: a drawn or saved ASM zone against every layer that matters, with rules.
+
+One SQL statement finds, through the subdivided pieces and the GiST index, every feature of
+every relevant layer (chosen by kind, or by theme for reference layers) that overlaps the zone or
+lies within a search radius of it, with geodesic overlap in hectares and distance in metres.
+Python then groups the conflicts by category and applies the rules, each giving pass, warn or
+fail with a reason. It is cheap enough to run while a planner draws.
+
+    >>> screen(session, {"type": "Polygon", "coordinates": [...]})["verdict"]
+    'warn'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_service.analysis.common import geometry
+from geo_service.domain.geometry import check_geometry, parse_geojson
+from geo_service.errors import InvalidGeometry, InvalidInput, UnknownFeature
+from geo_service.settings import get_settings
+
+# Overlaps smaller than this (1 m²) are shared edges and rounding, not conflicts.
+_SLIVER_HA = 1e-4
+_ORDER = {"pass": 0, "warn": 1, "fail": 2}
+CATEGORIES = (
+    "concessions",
+    "protected_areas",
+    "asm_zones",
+    "tailings",
+    "abandoned_mines",
+    "mine_sites",
+    "rivers",
+    "settlements",
+)
+# Categories that are conflicts only when they overlap the zone by more than a sliver.
+_OVERLAPPING_ONLY = {"concessions", "asm_zones"}
+
+
+class Rules(BaseModel):
+    """Screening rules; defaults come from ScreeningSettings (env GEO_SERVICE_SCREEN_*).
+
+    A distance rule fails within its distance and warns within twice that distance.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_area_ha: float = Field(gt=0, description="Largest acceptable zone, hectares.")
+    protected_area_distance_m: float = Field(ge=0, description="Metres to any protected area.")
+    river_distance_m: float = Field(ge=0, description="Metres to any river or water body.")
+    settlement_distance_m: float = Field(ge=0, description="Metres to any settlement.")
+    hazard_distance_m: float = Field(
+        ge=0, description="Metres within which tailings and abandoned mines are reported."
+    )
+    exploitation_title_types: list[str] = Field(
+        default_factory=lambda: ["exploitation", "small_scale_exploitation"],
+        description="Title types a zone must never overlap while active.",
+    )
+    active_title_statuses: list[str] = Field(
+        default_factory=lambda: ["active", "renewal", "force_majeure"],
+        description="Title statuses that count as active.",
+    )
+
+
+def rules_with(overrides: dict[str, Any] | None) -> Rules:
+    """The default rules with `overrides` applied; InvalidInput names any bad rule."""
+    defaults = get_settings().screening.model_dump()
+    try:
+        return Rules.model_validate({**defaults, **(overrides or {})})
+    except ValidationError as exc:
+        problems = [
+            {"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in exc.errors(include_url=False)
+        ]
+        detail = "; ".join(f"{p['where']}: {p['message']}" for p in problems)
+        raise InvalidInput(
+            f"Invalid screening rules: {detail}", where="rules", errors=problems
+        ) from None
+
+
+_SCREEN = """
+    WITH z AS (
+      SELECT g, g::geography AS geog FROM (
+        SELECT ST_CollectionExtract(ST_MakeValid(
+                 CASE WHEN CAST(:zone_id AS bigint) IS NULL
+                      THEN ST_SetSRID(ST_GeomFromGeoJSON(CAST(:geojson AS text)), 4326)
+                      ELSE (SELECT geom FROM features WHERE id = CAST(:zone_id AS bigint)) END
+               ), 3) AS g) x
+       WHERE g IS NOT NULL
+    ), cat AS (
+      SELECT * FROM unnest(CAST(:categories AS text[]), CAST(:radii AS float8[]))
+               AS c(category, radius_m)
+    ), lyr AS (
+      SELECT l.id, l.slug, c.category, c.radius_m
+        FROM layers l JOIN cat c ON c.category = CASE
+             WHEN l.kind = 'concession' THEN 'concessions'
+             WHEN l.kind = 'asm_zone' THEN 'asm_zones'
+             WHEN l.kind = 'tailings_facility' THEN 'tailings'
+             WHEN l.kind = 'abandoned_mine' THEN 'abandoned_mines'
+             WHEN l.kind = 'mine_site' THEN 'mine_sites'
+             WHEN l.theme IN ('protected_area', 'biodiversity') THEN 'protected_areas'
+             WHEN l.theme IN ('river', 'water_body') THEN 'rivers'
+             WHEN l.theme = 'settlement' THEN 'settlements' END
+       WHERE l.storage = 'vector'
+    ), piece AS (
+      SELECT lyr.slug, lyr.category, lyr.radius_m, fp.feature_id, fp.geom,
+             ST_Intersects(fp.geom, z.g) AS meets
+        FROM lyr, z, feature_parts fp
+       WHERE fp.layer_id = lyr.id
+         AND fp.geom && geo_expand_m(z.g, lyr.radius_m)
+         AND fp.feature_id IS DISTINCT FROM CAST(:exclude_id AS bigint)
+    ), near AS (
+      SELECT p.slug, p.category, p.feature_id,
+             min(CASE WHEN p.meets THEN 0 ELSE ST_Distance(p.geom::geography, z.geog) END) AS d,
+             sum(CASE WHEN p.meets AND ST_Dimension(p.geom) = 2 THEN ST_Area(
+                   ST_CollectionExtract(ST_Intersection(p.geom, z.g), 3)::geography) ELSE 0 END
+                 ) / 1e4 AS ha,
+             CASE WHEN :with_geometry THEN ST_AsGeoJSON(ST_Union(
+               CASE WHEN p.meets AND ST_Dimension(p.geom) = 2
+                    THEN ST_CollectionExtract(ST_Intersection(p.geom, z.g), 3) END), 7) END AS gj
+        FROM piece p, z
+       WHERE p.meets OR (p.radius_m > 0 AND ST_DWithin(p.geom::geography, z.geog, p.radius_m))
+       GROUP BY p.slug, p.category, p.feature_id
+    )
+    SELECT 'zone' AS category, NULL AS slug, NULL::bigint AS id, NULL AS name,
+           NULL::jsonb AS properties, ST_Area(z.geog) / 1e4 AS ha, NULL::float8 AS d,
+           CASE WHEN :with_geometry THEN ST_AsGeoJSON(z.g, 7) END AS gj
+      FROM z
+    UNION ALL
+    SELECT n.category, n.slug, f.id, f.name, f.properties, n.ha, n.d, n.gj
+      FROM near n JOIN features f ON f.id = n.feature_id
+"""
+
+
+def _zone_geojson(zone: dict[str, Any]) -> str:
+    """The drawn zone checked (repaired if invalid) and refused unless it is a polygon."""
+    checked = check_geometry(parse_geojson(zone, where="geometry"), where="geometry")
+    if checked.geometry.geom_type not in ("Polygon", "MultiPolygon"):
+        raise InvalidGeometry(
+            f"A zone to screen must be a Polygon or MultiPolygon, not {checked.geometry.geom_type}",
+            where="geometry",
+        )
+    return shapely.to_geojson(checked.geometry)
+
+
+def _radii(rules: Rules) -> dict[str, float]:
+    """How far to look for each category, metres (0 = overlapping or inside only)."""
+    return {
+        "concessions": 0.0,
+        "protected_areas": 2 * rules.protected_area_distance_m,
+        "asm_zones": 0.0,
+        "tailings": rules.hazard_distance_m,
+        "abandoned_mines": rules.hazard_distance_m,
+        "mine_sites": 0.0,
+        "rivers": 2 * rules.river_distance_m,
+        "settlements": 2 * rules.settlement_distance_m,
+    }
+
+
+def _conflict(category: str, row: Any, zone_ha: float, with_geometry: bool) -> dict[str, Any]:
+    props = row.properties or {}
+    item: dict[str, Any] = {"layer": row.slug, "id": row.id, "name": row.name}
+    overlap = {
+        "overlap_ha": round(row.ha, 6),
+        "overlap_pct": round(100.0 * row.ha / zone_ha, 4) if zone_ha else None,
+    }
+    shape = {"geometry": geometry(row.gj) if row.ha > _SLIVER_HA else None}
+    distance = {"distance_m": round(row.d, 3)}
+    if category == "concessions":
+        item |= {k: props.get(k) for k in ("code", "holder", "title_type", "status")}
+        item |= overlap | (shape if with_geometry else {})
+    elif category == "protected_areas":
+        item |= overlap | distance | (shape if with_geometry else {})
+    elif category == "asm_zones":
+        item |= {"code": props.get("code"), "status": props.get("status")}
+        item |= overlap | (shape if with_geometry else {})
+    elif category == "tailings":
+        item |= distance | {"consequence": props.get("consequence")}
+    elif category == "abandoned_mines":
+        item |= distance | {"hazards": props.get("hazards") or []}
+    elif category == "mine_sites":
+        item |= {"code": props.get("code"), "qualification": props.get("qualification")}
+    else:
+        item |= distance
+    return item
+
+
+def _distance_rule(
+    rule_id: str, what: str, found: list[dict[str, Any]], limit_m: float
+) -> dict[str, Any]:
+    """Fail on contact or within `limit_m` metres, warn within twice that, pass otherwise."""
+    if not found:
+        reason = f"No {what} within {2 * limit_m:g} m"
+        return {"id": rule_id, "verdict": "pass", "reason": reason}
+    closest = min(found, key=lambda c: c["distance_m"])
+    label = f"{what} '{closest['name'] or closest['id']}'"
+    d = closest["distance_m"]
+    if d == 0:
+        return {"id": rule_id, "verdict": "fail", "reason": f"Zone touches or overlaps {label}"}
+    if d < limit_m:
+        reason = f"Zone is {d:.0f} m from {label}, less than the {limit_m:g} m required"
+        return {"id": rule_id, "verdict": "fail", "reason": reason}
+    reason = f"Zone is {d:.0f} m from {label}, within twice the {limit_m:g} m required"
+    return {"id": rule_id, "verdict": "warn", "reason": reason}
+
+
+def _title_rule(concessions: list[dict[str, Any]], rules: Rules) -> dict[str, Any]:
+    active = [c for c in concessions if c.get("status") in rules.active_title_statuses]
+    exploitation = [c for c in active if c.get("title_type") in rules.exploitation_title_types]
+    if exploitation:
+        names = ", ".join(str(c["code"] or c["name"] or c["id"]) for c in exploitation)
+        return {
+            "id": "active_exploitation_titles",
+            "verdict": "fail",
+            "reason": f"Overlaps active exploitation title(s): {names}",
+        }
+    others = [
+        c for c in concessions if c.get("status") in (*rules.active_title_statuses, "application")
+    ]
+    if others:
+        names = ", ".join(str(c["code"] or c["name"] or c["id"]) for c in others)
+        return {
+            "id": "active_exploitation_titles",
+            "verdict": "warn",
+            "reason": f"Overlaps other active or applied-for title(s): {names}",
+        }
+    return {
+        "id": "active_exploitation_titles",
+        "verdict": "pass",
+        "reason": "Overlaps no active exploitation title",
+    }
+
+
+def _apply(rules: Rules, area_ha: float, conflicts: dict[str, list[dict[str, Any]]]) -> list:
+    area_ok = area_ha <= rules.max_area_ha
+    hazards = conflicts["tailings"] + conflicts["abandoned_mines"]
+    zones = conflicts["asm_zones"]
+    return [
+        {
+            "id": "max_area",
+            "verdict": "pass" if area_ok else "fail",
+            "reason": f"Zone is {area_ha:.2f} ha; "
+            + (
+                f"at most {rules.max_area_ha:g} ha" if area_ok else f"over {rules.max_area_ha:g} ha"
+            ),
+        },
+        _title_rule(conflicts["concessions"], rules),
+        _distance_rule(
+            "protected_areas",
+            "protected area",
+            conflicts["protected_areas"],
+            rules.protected_area_distance_m,
+        ),  # fmt: skip
+        _distance_rule("rivers", "river", conflicts["rivers"], rules.river_distance_m),
+        _distance_rule(
+            "settlements", "settlement", conflicts["settlements"], rules.settlement_distance_m
+        ),
+        {
+            "id": "asm_zones",
+            "verdict": "warn" if zones else "pass",
+            "reason": f"Overlaps {len(zones)} other ASM zone(s)" if zones else "No other ASM zone",
+        },
+        {
+            "id": "hazards",
+            "verdict": "warn" if hazards else "pass",
+            "reason": (
+                f"{len(hazards)} tailings facility(ies) or abandoned mine(s) within "
+                f"{rules.hazard_distance_m:g} m"
+            )
+            if hazards
+            else f"No tailings facility or abandoned mine within {rules.hazard_distance_m:g} m",
+        },
+    ]
+
+
+def screen(
+    session: Session,
+    zone: dict[str, Any] | None = None,
+    zone_id: int | None = None,
+    rules: dict[str, Any] | None = None,
+    exclude_id: int | None = None,
+    with_geometry: bool = True,
+) -> dict[str, Any]:
+    """Screen a drawn zone (GeoJSON geometry, EPSG:4326) or a saved one (`zone_id`, which is
+    then left out of its own conflicts). Returns `area_ha` (hectares, geodesic), the overall
+    `verdict`, one verdict per rule with its reason, and the conflicts by category; each
+    `overlap_pct` is the share of the screened zone's area, `distance_m` geodesic metres.
+    With `with_geometry`, overlaps carry their intersection and `geometry` is the zone.
+    """
+    if (zone is None) == (zone_id is None):
+        raise InvalidInput("Give either a geometry or a zone_id", where="geometry")
+    checked_rules = rules_with(rules)
+    radii = _radii(checked_rules)
+    result = session.execute(
+        text(_SCREEN),
+        {
+            "zone_id": zone_id,
+            "geojson": None if zone is None else _zone_geojson(zone),
+            "exclude_id": exclude_id if exclude_id is not None else zone_id,
+            "categories": list(radii),
+            "radii": list(radii.values()),
+            "with_geometry": with_geometry,
+        },
+    ).all()
+    zone_row = next((r for r in result if r.category == "zone"), None)
+    if zone_row is None or zone_row.ha is None:
+        raise UnknownFeature(f"No feature {zone_id} to screen", where={"zone_id": zone_id})
+    if zone_row.ha <= 0:
+        raise InvalidGeometry("The zone has no area", where="geometry")
+    area_ha = zone_row.ha
+    conflicts: dict[str, list[dict[str, Any]]] = {c: [] for c in CATEGORIES}
+    for row in result:
+        if row.category == "zone":
+            continue
+        if row.category in _OVERLAPPING_ONLY and row.ha <= _SLIVER_HA:
+            continue
+        conflicts[row.category].append(_conflict(row.category, row, area_ha, with_geometry))
+    for items in conflicts.values():
+        items.sort(key=lambda c: (c.get("distance_m", 0.0), -c.get("overlap_ha", 0.0), c["id"]))
+    verdicts = _apply(checked_rules, area_ha, conflicts)
+    overall = max((r["verdict"] for r in verdicts), key=_ORDER.__getitem__)
+    answer = {
+        "area_ha": round(area_ha, 6),
+        "verdict": overall,
+        "rules": verdicts,
+        "conflicts": conflicts,
+    }
+    if with_geometry:
+        answer["geometry"] = geometry(zone_row.gj)
+    return answer
