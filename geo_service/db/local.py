@@ -318,7 +318,6 @@ class LocalCluster:
             )
         with psycopg.connect(self.libpq_url(DATABASE), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-            conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
 
     def create_database(self, name: str, drop: bool = False) -> str:
         """A fresh database with PostGIS in this cluster (tests); returns its URL."""
@@ -328,5 +327,4 @@ class LocalCluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         with psycopg.connect(self.libpq_url(name), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-            conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
         return self.url(name)

@@ -23,7 +23,6 @@ _NOW = sa.text("now()")
 
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
     op.create_table(
         "layers",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -62,10 +61,10 @@ def upgrade() -> None:
         sa.Column("created_by", sa.Text),
         sa.Column("updated_by", sa.Text),
     )
-    op.create_index(
-        "features_layer_geom_gist", "features", ["layer_id", "geom"], postgresql_using="gist"
-    )
-    op.create_index("features_layer_name", "features", ["layer_id", "name"])
+    # GiST on geometry alone plus a btree on layer: the planner combines them, and a bulk COPY
+    # maintains them several times faster than one GiST over (layer_id, geom) via btree_gist.
+    op.create_index("features_geom_gist", "features", ["geom"], postgresql_using="gist")
+    op.create_index("features_layer", "features", ["layer_id"])
     op.create_table(
         "feature_history",
         sa.Column("id", sa.BigInteger, primary_key=True),

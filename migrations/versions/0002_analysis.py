@@ -48,12 +48,8 @@ def upgrade() -> None:
         sa.Column("geom", _GEOM, nullable=False),
         sa.Column("area_m2", sa.Float, nullable=False, server_default="0"),
     )
-    op.create_index(
-        "feature_parts_layer_geom_gist",
-        "feature_parts",
-        ["layer_id", "geom"],
-        postgresql_using="gist",
-    )
+    op.create_index("feature_parts_geom_gist", "feature_parts", ["geom"], postgresql_using="gist")
+    op.create_index("feature_parts_layer", "feature_parts", ["layer_id"])
     op.create_index("feature_parts_feature", "feature_parts", ["feature_id"])
     op.execute(_INSERT + _PARTS_OF.format(source="features n", where="TRUE"))
     # Statement-level triggers with transition tables: a COPY of 100,000 features subdivides in

@@ -31,10 +31,10 @@ def layers(engine, tmp_path_factory):
         dst.write(np.full((100, 100), 7, dtype="uint8"), 1)
     with Session(engine) as session:
         ids = {
-            "zones": add_layer(session, "api-zones", [(ZONE, {"name": "Z"})], kind="asm_zone"),
+            "zones": add_layer(session, "an-zones", [(ZONE, {"name": "Z"})], kind="asm_zone"),
             "titles": add_layer(
                 session,
-                "api-titles",
+                "an-titles",
                 [
                     (
                         TITLE,
@@ -48,20 +48,20 @@ def layers(engine, tmp_path_factory):
                 ],
                 kind="concession",
             ),  # fmt: skip
-            "sites": add_layer(session, "api-sites", [(SITE, {"name": "S"})], kind="mine_site"),
+            "sites": add_layer(session, "an-sites", [(SITE, {"name": "S"})], kind="mine_site"),
         }
-        layer = store.create_layer(session, "api-raster", storage="raster")
+        layer = store.create_layer(session, "an-raster", storage="raster")
         layer.raster_path = str(raster)
         session.commit()
     yield ids
     with Session(engine) as session:
-        for slug in ("api-zones", "api-titles", "api-sites", "api-raster"):
+        for slug in ("an-zones", "an-titles", "an-sites", "an-raster"):
             store.delete_layer(session, slug)
         session.commit()
 
 
 def test_overlap_json(client, layers):
-    r = client.post("/analysis/overlap", json={"source": "api-zones", "target": "api-titles"})
+    r = client.post("/analysis/overlap", json={"source": "an-zones", "target": "an-titles"})
     assert r.status_code == 200
     [row] = r.json()["rows"]
     assert row["source"] == {"id": layers["zones"][0], "name": "Z"}
@@ -70,7 +70,7 @@ def test_overlap_json(client, layers):
 
 
 def test_overlap_csv_geojson_html(client, layers):
-    body = {"source": "api-zones", "target": "api-titles"}
+    body = {"source": "an-zones", "target": "an-titles"}
     r = client.post("/analysis/overlap?format=csv", json=body)
     assert r.headers["content-type"].startswith("text/csv")
     [line] = list(csv.DictReader(io.StringIO(r.text)))
@@ -87,12 +87,12 @@ def test_overlap_csv_geojson_html(client, layers):
 
 
 def test_proximity(client, layers):
-    r = client.post("/analysis/proximity", json={"source": "api-sites", "target": "api-zones"})
+    r = client.post("/analysis/proximity", json={"source": "an-sites", "target": "an-zones"})
     [row] = r.json()["rows"]
     expected = GEOD.inv(SITE.x, SITE.y, 45.02, -8.99)[2]  # due east of the zone's east edge
     assert row["distance_m"] == pytest.approx(expected, abs=1.0)
     r = client.post(
-        "/analysis/proximity", json={"source": "api-sites", "target": "api-zones", "within_m": 100}
+        "/analysis/proximity", json={"source": "an-sites", "target": "an-zones", "within_m": 100}
     )
     assert r.json()["rows"] == []
 
@@ -117,7 +117,7 @@ def test_screen_drawn_and_saved(client, layers):
 
 
 def test_zonal(client, layers):
-    r = client.post("/analysis/zonal", json={"raster": "api-raster", "zones": "api-zones"})
+    r = client.post("/analysis/zonal", json={"raster": "an-raster", "zones": "an-zones"})
     [row] = r.json()["rows"]
     assert row["zone"]["id"] == layers["zones"][0]
     assert row["count"] == 400 and row["mean"] == 7 and row["classes"] == {"7": 1.0}
@@ -125,7 +125,7 @@ def test_zonal(client, layers):
 
 def test_async_job_reports_and_finishes(client, layers):
     r = client.post(
-        "/analysis/overlap?async=true", json={"source": "api-zones", "target": "api-titles"}
+        "/analysis/overlap?async=true", json={"source": "an-zones", "target": "an-titles"}
     )
     assert r.status_code == 202
     href = r.json()["href"]
@@ -140,14 +140,14 @@ def test_async_job_reports_and_finishes(client, layers):
 @pytest.mark.parametrize(
     ("path", "body", "status"),
     [
-        ("/analysis/overlap", {"source": "nope", "target": "api-titles"}, 404),
-        ("/analysis/overlap", {"source": "api-zones"}, 422),
-        ("/analysis/proximity", {"source": "api-sites", "target": "api-zones", "k": 0}, 422),
+        ("/analysis/overlap", {"source": "nope", "target": "an-titles"}, 404),
+        ("/analysis/overlap", {"source": "an-zones"}, 422),
+        ("/analysis/proximity", {"source": "an-sites", "target": "an-zones", "k": 0}, 422),
         ("/analysis/screen", {"geometry": {"type": "Point", "coordinates": [45, -9]}}, 422),
         ("/analysis/screen", {"geometry": {"type": "Polygon", "coordinates": [[[500, 0]]]}}, 422),
         ("/analysis/screen", {"zone_id": 10**12}, 404),
         ("/analysis/screen", {"geometry": mapping(ZONE), "rules": {"max_area_ha": "x"}}, 400),
-        ("/analysis/zonal", {"raster": "api-zones", "zones": "api-zones"}, 400),
+        ("/analysis/zonal", {"raster": "an-zones", "zones": "an-zones"}, 400),
     ],
 )
 def test_bad_requests_are_problem_details(client, layers, path, body, status):
