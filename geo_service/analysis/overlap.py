@@ -1,7 +1,7 @@
 """Overlap of two layers: every intersecting pair, in geodesic hectares (WGS84 spheroid).
 
-Polygons are intersected piece by piece on their subdivided copies (`feature_parts`): the pieces
-of one feature never overlap each other, so the intersections of one pair's pieces are disjoint
+Polygons are intersected piece by piece (`feature_pieces`: features of more than 256 vertices
+subdivided, smaller ones whole): the pieces of one feature never overlap each other, so the intersections of one pair's pieces are disjoint
 and their areas add up to the area of the pair's overlap without double counting. Point sources
 give containment instead of areas; line sources have no area and are left to `proximity`.
 
@@ -31,8 +31,8 @@ _SOURCES = """
 """
 
 # Polygon sources: pairs of pieces whose boxes meet (GiST on (layer_id, geom)), intersected,
-# areas summed per pair on the spheroid. Feature areas are the sums of their pieces' stored
-# geodesic areas (made valid, so an invalid stored polygon never gives a wrong denominator).
+# areas summed per pair on the spheroid. Feature areas are the sums of their pieces' geodesic
+# areas (made valid, so an invalid stored polygon never gives a wrong denominator).
 _AREAS = """
     WITH s AS (
       SELECT f.id, f.name FROM features f
@@ -43,8 +43,8 @@ _AREAS = """
     ), pieces AS (
       SELECT sp.feature_id AS sid, tp.feature_id AS tid,
              ST_CollectionExtract(ST_Intersection(sp.geom, tp.geom), 3) AS g
-        FROM feature_parts sp
-        JOIN feature_parts tp ON tp.layer_id = :tgt AND ST_Intersects(sp.geom, tp.geom)
+        FROM feature_pieces sp
+        JOIN feature_pieces tp ON tp.layer_id = :tgt AND ST_Intersects(sp.geom, tp.geom)
        WHERE sp.layer_id = :src AND ST_Dimension(sp.geom) = 2
          AND sp.feature_id IN (SELECT id FROM s) AND tp.feature_id IN (SELECT id FROM t)
          AND sp.feature_id <> tp.feature_id
@@ -54,9 +54,9 @@ _AREAS = """
         FROM pieces GROUP BY sid, tid
     )
     SELECT p.sid, s.name, p.tid, t.name, p.ha,
-           (SELECT sum(x.area_m2) FROM feature_parts x WHERE x.feature_id = p.sid) / 1e4
+           (SELECT sum(x.area_m2) FROM feature_pieces x WHERE x.feature_id = p.sid) / 1e4
              AS source_ha,
-           (SELECT sum(x.area_m2) FROM feature_parts x WHERE x.feature_id = p.tid) / 1e4
+           (SELECT sum(x.area_m2) FROM feature_pieces x WHERE x.feature_id = p.tid) / 1e4
              AS target_ha,
            p.geojson
       FROM pairs p JOIN s ON s.id = p.sid JOIN t ON t.id = p.tid
@@ -78,7 +78,7 @@ _POINTS = """
            CASE WHEN :with_geometry THEN ST_AsGeoJSON(s.geom, 7) END
       FROM s
       LEFT JOIN LATERAL (
-        SELECT DISTINCT tp.feature_id AS tid FROM feature_parts tp
+        SELECT DISTINCT tp.feature_id AS tid FROM feature_pieces tp
          WHERE tp.layer_id = :tgt AND ST_Intersects(tp.geom, s.geom) AND tp.feature_id <> s.id
            AND tp.feature_id IN (SELECT id FROM t)
       ) c ON TRUE

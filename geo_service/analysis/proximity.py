@@ -1,7 +1,7 @@
 """Nearest features: for each source feature its k nearest targets, in geodesic metres (WGS84).
 
-Exact on the spheroid yet index-driven: a planar nearest-neighbour probe (`<->` on the
-subdivided pieces) finds k candidate features, whose largest geodesic distance bounds the answer;
+Exact on the spheroid yet index-driven: a planar nearest-neighbour probe (`<->` on
+`feature_pieces`) finds k candidate features, whose largest geodesic distance bounds the answer;
 every piece within that bound (a degree box from `geo_expand_m`, then ST_DWithin on geography) is
 then measured and ranked. Degrees of longitude and latitude differ in length, so the planar probe
 alone could rank a farther feature first; the bound makes the result the true geodesic nearest.
@@ -40,7 +40,7 @@ _NEAREST = """
        SELECT COALESCE(CAST(:within_m AS float8), (
          SELECT max(d) * 1.000001 + 0.01 FROM (
            SELECT min(ST_Distance(c.geom::geography, s.geog)) AS d FROM (
-             SELECT tp.feature_id, tp.geom FROM feature_parts tp
+             SELECT tp.feature_id, tp.geom FROM feature_pieces tp
               WHERE tp.layer_id = :tgt AND tp.feature_id <> s.id
                 AND tp.feature_id IN (SELECT id FROM t)
               ORDER BY tp.geom <-> s.geom LIMIT :probe
@@ -50,7 +50,7 @@ _NEAREST = """
      ) b
      CROSS JOIN LATERAL (
        SELECT tp.feature_id AS tid, min(ST_Distance(tp.geom::geography, s.geog)) AS d
-         FROM feature_parts tp
+         FROM feature_pieces tp
         WHERE tp.layer_id = :tgt AND tp.feature_id <> s.id
           AND tp.feature_id IN (SELECT id FROM t)
           AND tp.geom && geo_expand_m(s.geom, b.bound)

@@ -109,7 +109,7 @@ _SCREEN = """
     ), piece AS (
       SELECT lyr.slug, lyr.category, lyr.radius_m, fp.feature_id, fp.geom,
              ST_Intersects(fp.geom, z.g) AS meets
-        FROM lyr, z, feature_parts fp
+        FROM lyr, z, feature_pieces fp
        WHERE fp.layer_id = lyr.id
          AND fp.geom && geo_expand_m(z.g, lyr.radius_m)
          AND fp.feature_id IS DISTINCT FROM CAST(:exclude_id AS bigint)

@@ -2,8 +2,10 @@
 
 Everything happens in the caller's transaction, so an import is atomic: any error (a broken
 file, attributes that do not fit the layer's kind) raises before the caller commits and nothing
-is written. Features are validated in bulk (shapely, vectorised); only invalid geometries go
+is written. Geometries are validated in bulk (shapely, vectorised); only invalid ones go
 through `domain.geometry.check_geometry` one by one to be repaired, or rejected when `strict`.
+Attributes are validated chunk by chunk while COPY streams the chunks before them, so that
+PostgreSQL (another process) inserts and indexes while Python validates.
 
     >>> summary = import_file(session, "sites", Path("sites.gpkg"))  # doctest: +SKIP
     >>> summary  # doctest: +SKIP
@@ -47,7 +49,7 @@ from geo_service.io.formats import RASTER, detect
 from geo_service.io.read import read_vector
 
 Report = Callable[[float, str | None], None]
-COPY_CHUNK = 5000  # rows between two progress reports while copying
+CHUNK = 10_000  # rows validated, encoded and reported at a time while COPY streams
 MAX_LISTED_ERRORS = 20
 
 
@@ -72,13 +74,14 @@ class ImportOptions:
 
 @dataclass
 class Prepared:
-    """Features ready for COPY, with what was repaired and rejected on the way."""
+    """Features being validated: `rows` yields them for COPY as (name, JSON properties, hex EWKB
+    in SRID 4326); `repaired` and `rejected` are complete before the first row, `count` once
+    every row has been yielded."""
 
-    names: list[str | None] = field(default_factory=list)
-    properties: list[str] = field(default_factory=list)  # JSON text
-    geometries: list[str] = field(default_factory=list)  # hex EWKB, SRID 4326
+    rows: Iterator[tuple[str | None, str, str]]
     repaired: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
 
 
 def import_file(
@@ -105,15 +108,17 @@ def import_file(
     report(0.0, f"reading {filename}")
     frame = read_vector(path, fmt, filename=filename, table=options.table, crs=options.crs)
     layer = target_layer(session, slug, options.kind, storage="vector")
-    report(0.2, f"validating {len(frame)} features")
+    report(0.2, f"validating and writing {len(frame)} features")
     prepared = prepare(frame, layer.kind, options, filename)
-    report(0.4, f"writing {len(prepared.names)} features")
-    counts = write(session, layer, prepared, options, report)
+    # A savepoint: an error half-way through the COPY leaves the caller's transaction usable and
+    # without any of this file's rows, as when validation failed before anything was written.
+    with session.begin_nested():
+        counts = write(session, layer, prepared, options, _scaled(report, len(frame)))
     report(1.0, "done")
     return {
         "layer": layer.slug,
         "format": fmt,
-        "imported": len(prepared.names),
+        "imported": prepared.count,
         **counts,
         "repaired": prepared.repaired,
         "rejected": prepared.rejected,
@@ -157,6 +162,15 @@ def _records(frame: gpd.GeoDataFrame) -> Iterator[dict[str, Any]]:
     values = [_python_values(frame[c]) for c in columns]
     for row in zip(*values, strict=True) if columns else ([] for _ in range(len(frame))):
         yield dict(zip(columns, row, strict=True))
+
+
+def _scaled(report: Report, total: int) -> Callable[[int], None]:
+    """Progress while writing: `n` of `total` rows maps to 0.2..0.95."""
+
+    def written(n: int) -> None:
+        report(0.2 + 0.75 * n / max(total, 1), f"written {n} of {total}")
+
+    return written
 
 
 def _check_fields(frame: gpd.GeoDataFrame, options: ImportOptions, filename: str) -> None:
@@ -206,22 +220,41 @@ def _checked_geometries(
 def prepare(frame: gpd.GeoDataFrame, kind: str, options: ImportOptions, filename: str) -> Prepared:
     """Validate every feature of `frame` (EPSG:4326) for a layer of `kind`.
 
-    Invalid geometries are repaired (or rejected when `options.strict`); a feature without a
-    geometry is rejected; attributes that do not fit the kind fail the whole import
-    (InvalidAttributes listing the feature indices), so does a geometry type the kind refuses.
+    Invalid geometries are repaired (or rejected when `options.strict`) and a feature without a
+    geometry is rejected, all before this returns, so is a geometry type the kind refuses.
+    Attributes are checked as `rows` are consumed: those that do not fit the kind fail the whole
+    import (InvalidAttributes listing the feature indices, raised after the last row).
     """
     _check_fields(frame, options, filename)
-    prepared = Prepared()
+    prepared = Prepared(rows=iter(()))
     geoms = _checked_geometries(
         np.asarray(frame.geometry.array, dtype=object), kind, options.strict, filename, prepared
     )
+    prepared.rows = _rows(frame, geoms, kind, options, filename, prepared)
+    return prepared
+
+
+def _rows(
+    frame: gpd.GeoDataFrame,
+    geoms: np.ndarray,
+    kind: str,
+    options: ImportOptions,
+    filename: str,
+    prepared: Prepared,
+) -> Iterator[tuple[str | None, str, str]]:
     keep = ~shapely.is_missing(geoms)
-    hexes = shapely.to_wkb(shapely.set_srid(geoms[keep], 4326), hex=True, include_srid=True)
     problems: list[dict[str, Any]] = []
     keys: dict[str, int] = {}
+    hexes: list[str] = []
     for index, record in enumerate(_records(frame)):
+        if index % CHUNK == 0:  # encode a chunk at a time: vectorised, yet streamed
+            chunk = geoms[index : index + CHUNK]
+            chunk = shapely.set_srid(chunk[~shapely.is_missing(chunk)], 4326)
+            hexes = shapely.to_wkb(chunk, hex=True, include_srid=True).tolist()
+            hexes.reverse()
         if not keep[index]:
             continue
+        geometry = hexes.pop()
         where = {"file": filename, "index": index}
         try:
             props = validate_properties(kind, record, where=where)
@@ -230,8 +263,13 @@ def prepare(frame: gpd.GeoDataFrame, kind: str, options: ImportOptions, filename
             continue
         if options.upsert_key:
             _note_key(props, options.upsert_key, index, keys, filename)
-        prepared.names.append(display_name(props, options.name_field))
-        prepared.properties.append(orjson.dumps(props, default=str).decode())
+        if not problems:  # once one row is refused the file is, and nothing more is sent
+            prepared.count += 1
+            yield (
+                display_name(props, options.name_field),
+                orjson.dumps(props, default=str).decode(),
+                geometry,
+            )
     if problems:
         first = problems[0]
         raise InvalidAttributes(
@@ -240,8 +278,6 @@ def prepare(frame: gpd.GeoDataFrame, kind: str, options: ImportOptions, filename
             where={"file": filename, "index": first["index"]},
             errors=problems[:MAX_LISTED_ERRORS],
         )
-    prepared.geometries = hexes.tolist()
-    return prepared
 
 
 def _note_key(
@@ -291,7 +327,7 @@ SELECT :layer, s.name, s.properties, s.geom, :user, :user
 
 
 def _copy(
-    session: Session, sql: str, rows: Iterator[tuple[Any, ...]], total: int, report: Report
+    session: Session, sql: str, rows: Iterator[tuple[Any, ...]], written: Callable[[int], None]
 ) -> None:
     """Stream `rows` through COPY on the session's own connection (same transaction)."""
     raw = session.connection().connection.driver_connection
@@ -299,25 +335,27 @@ def _copy(
     with raw.cursor() as cursor, cursor.copy(sql) as copy:
         for n, row in enumerate(rows, 1):
             copy.write_row(row)
-            if n % COPY_CHUNK == 0:
-                report(0.4 + 0.55 * n / total, f"written {n} of {total}")
+            if n % CHUNK == 0:
+                written(n)
 
 
 def write(
-    session: Session, layer: Layer, prepared: Prepared, options: ImportOptions, report: Report
+    session: Session,
+    layer: Layer,
+    prepared: Prepared,
+    options: ImportOptions,
+    written: Callable[[int], None],
 ) -> dict[str, int]:
     """Insert the prepared features into `layer`, or upsert them by `options.upsert_key`."""
-    total = max(len(prepared.names), 1)
-    columns = (prepared.names, prepared.properties, prepared.geometries)
     if not options.upsert_key:
         rows = (
             (layer.id, name, props, geom, options.user, options.user)
-            for name, props, geom in zip(*columns, strict=True)
+            for name, props, geom in prepared.rows
         )
-        _copy(session, _COPY_FEATURES, rows, total, report)
+        _copy(session, _COPY_FEATURES, rows, written)
         return {}
     session.execute(text(_STAGE))
-    _copy(session, _COPY_STAGE, zip(*columns, strict=True), total, report)
+    _copy(session, _COPY_STAGE, prepared.rows, written)
     params = {"layer": layer.id, "key": options.upsert_key, "user": options.user}
     updated = session.execute(text(_UPSERT_UPDATE), params).rowcount
     inserted = session.execute(text(_UPSERT_INSERT), params).rowcount

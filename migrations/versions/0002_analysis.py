@@ -2,7 +2,10 @@
 
 National parks of 50,000 vertices make every intersection and distance slow; cut into pieces of
 at most 256 vertices (ST_Subdivide) each piece has a small bounding box, so the GiST index finds
-only the pieces near a query and each geometric test touches few vertices.
+only the pieces near a query and each geometric test touches few vertices. Only features that
+need it are cut (more than 256 vertices, or invalid): a small valid feature would be its own
+single piece, and copying 100,000 parcels of an import would double its cost for nothing. The
+view `feature_pieces` reads both: the pieces, and the small valid features as they are.
 
 Revision ID: 0002_analysis
 Revises: 0001
@@ -21,19 +24,46 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _GEOM = geoalchemy2.Geometry(geometry_type="GEOMETRY", srid=4326, spatial_index=False)
+_MAX_VERTICES = 256
+
+# Which features are read whole by analyses: few vertices, valid, not empty. Stored as a generated
+# column, computed once when a geometry is written, so that neither the cutting trigger nor the
+# `feature_pieces` view re-tests validity of a 5,000-vertex park at every probe, and the planner
+# has plain column statistics for it. ST_IsValid(g, 0): the same answer, without a NOTICE per
+# invalid geometry. Invalid features are cut at any size so analyses only meet valid pieces.
+_WHOLE_EXPR = (
+    f"NOT ST_IsEmpty(geom) AND ST_NPoints(geom) <= {_MAX_VERTICES} AND ST_IsValid(geom, 0)"
+)
+_CUT = "NOT n.whole"
 
 # Pieces of a feature: made valid first (an invalid polygon never breaks an analysis), polygons
 # keep only their polygonal part (make_valid may add slivers of lines), then subdivided. Each
 # piece keeps its geodesic area, so a feature's area is a sum over an index instead of a
 # spheroidal computation over 50,000 vertices in every analysis that asks for a percentage.
-_PARTS_OF = """
+_PARTS_OF = f"""
     SELECT id, layer_id, g, CASE WHEN ST_Dimension(g) = 2 THEN ST_Area(g::geography) ELSE 0 END
       FROM (SELECT n.id, n.layer_id,
                    ST_Subdivide(CASE WHEN ST_Dimension(n.geom) = 2
                                      THEN ST_CollectionExtract(ST_MakeValid(n.geom), 3)
-                                     ELSE ST_MakeValid(n.geom) END, 256) AS g
-              FROM {source}
-             WHERE n.geom IS NOT NULL AND NOT ST_IsEmpty(n.geom) AND {where}) cut
+                                     ELSE ST_MakeValid(n.geom) END, {_MAX_VERTICES}) AS g
+              FROM {{source}}
+             WHERE n.geom IS NOT NULL AND NOT ST_IsEmpty(n.geom) AND {_CUT} AND {{where}}) cut
+"""
+# Every feature as pieces for analyses: its parts when cut, else itself with its geodesic area
+# computed on the way, which for at most 256 vertices is cheap. The choice is a column filtered
+# outside the UNION ALL, not a WHERE inside it: PostgreSQL flattens a UNION ALL whose branches
+# have no WHERE into an append of the two tables, and only then can a join reach each table's
+# GiST index with the other side's geometry (parameterised scans).
+_PIECES = """
+    CREATE VIEW feature_pieces AS
+    SELECT feature_id, layer_id, geom, area_m2
+      FROM (SELECT feature_id, layer_id, geom, area_m2, TRUE AS whole FROM feature_parts
+            UNION ALL
+            SELECT f.id, f.layer_id, f.geom,
+                   CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Area(f.geom::geography) ELSE 0 END,
+                   f.whole
+              FROM features f) pieces
+     WHERE whole
 """
 _INSERT = "INSERT INTO feature_parts (feature_id, layer_id, geom, area_m2)"
 _CHANGED = "(n.layer_id <> o.layer_id OR ST_AsEWKB(n.geom) IS DISTINCT FROM ST_AsEWKB(o.geom))"
@@ -51,7 +81,11 @@ def upgrade() -> None:
     op.create_index("feature_parts_geom_gist", "feature_parts", ["geom"], postgresql_using="gist")
     op.create_index("feature_parts_layer", "feature_parts", ["layer_id"])
     op.create_index("feature_parts_feature", "feature_parts", ["feature_id"])
+    op.execute(
+        f"ALTER TABLE features ADD COLUMN whole boolean GENERATED ALWAYS AS ({_WHOLE_EXPR}) STORED"
+    )
     op.execute(_INSERT + _PARTS_OF.format(source="features n", where="TRUE"))
+    op.execute(_PIECES)
     # Statement-level triggers with transition tables: a COPY of 100,000 features subdivides in
     # one set-based INSERT instead of 100,000 trigger calls.
     op.execute(
@@ -128,4 +162,6 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS feature_parts_delete()")
     op.execute("DROP FUNCTION IF EXISTS feature_parts_truncate()")
     op.execute("DROP FUNCTION IF EXISTS geo_expand_m(geometry, double precision)")
+    op.execute("DROP VIEW IF EXISTS feature_pieces")
     op.drop_table("feature_parts")
+    op.execute("ALTER TABLE features DROP COLUMN whole")
