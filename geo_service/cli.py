@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -145,6 +146,168 @@ def serve(
             fg=typer.colors.GREEN,
         )
         uvicorn.run(create_app(url, settings), host=host, port=port, log_level="info")
+
+
+@app.command("export-tiles")
+def export_tiles(
+    out: Annotated[Path, typer.Argument(help="The PMTiles file to write.")],
+    layer: Annotated[str, typer.Option(help="Slug of the vector layer to export.")],
+    maxzoom: Annotated[int, typer.Option(help="Deepest zoom to include.")] = 12,
+    minzoom: Annotated[int, typer.Option(help="Shallowest zoom to include.")] = 0,
+) -> None:
+    """Write a layer's vector tiles to a PMTiles archive for static hosting."""
+    from geo_service.tiles.pmtiles import export
+
+    with session_scope() as session:
+        summary = export(session.connection(), layer, out, maxzoom, minzoom, get_settings().tiles)
+    typer.echo(json.dumps(summary))
+
+
+analyze_app = typer.Typer(
+    help="Overlap, proximity and zone screening (geodesic hectares and metres).",
+    no_args_is_help=True,
+)
+app.add_typer(analyze_app, name="analyze")
+AnalysisFormat = Annotated[str, typer.Option("--format", help="json, csv or geojson.")]
+
+
+def _print_result(result: dict, fmt: str) -> None:
+    from geo_service.analysis import export
+
+    if fmt == "csv":
+        typer.echo(export.to_csv(result), nl=False)
+    elif fmt == "geojson":
+        typer.echo(json.dumps(export.to_geojson(result)))
+    else:
+        typer.echo(json.dumps(result, default=str))
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("json", "csv", "geojson"):
+        raise fail(f"unknown format '{fmt}': use json, csv or geojson")
+
+
+@analyze_app.command("overlap")
+def analyze_overlap(
+    source: Annotated[str, typer.Option(help="Slug of the source layer.")],
+    target: Annotated[str, typer.Option(help="Slug of the target layer.")],
+    min_overlap_ha: Annotated[float, typer.Option(help="Smallest overlap, hectares.")] = 0.01,
+    fmt: AnalysisFormat = "json",
+) -> None:
+    """Every overlapping pair of two layers, in hectares."""
+    from geo_service.analysis.overlap import overlap
+
+    _check_format(fmt)
+    with session_scope() as session:
+        result = overlap(
+            session, source, target, min_overlap_ha=min_overlap_ha, with_geometry=fmt == "geojson"
+        )
+    _print_result(result, fmt)
+
+
+@analyze_app.command("proximity")
+def analyze_proximity(
+    source: Annotated[str, typer.Option(help="Slug of the source layer.")],
+    target: Annotated[str, typer.Option(help="Slug of the target layer.")],
+    within_m: Annotated[float | None, typer.Option(help="Largest distance, metres.")] = None,
+    k: Annotated[int, typer.Option(help="Nearest targets per source feature.")] = 1,
+    fmt: AnalysisFormat = "json",
+) -> None:
+    """The nearest target features of each source feature, in metres."""
+    from geo_service.analysis.proximity import nearest
+
+    _check_format(fmt)
+    with session_scope() as session:
+        result = nearest(
+            session, source, target, within_m=within_m, k=k, with_geometry=fmt == "geojson"
+        )
+    _print_result(result, fmt)
+
+
+@analyze_app.command("screen")
+def analyze_screen(
+    geometry: Annotated[
+        Path | None, typer.Option(help="GeoJSON file: a (Multi)Polygon, Feature or collection.")
+    ] = None,
+    zone_id: Annotated[int | None, typer.Option(help="Id of a saved ASM zone.")] = None,
+    fmt: AnalysisFormat = "json",
+) -> None:
+    """Screen a zone against titles, protected areas, rivers and villages."""
+    from geo_service.analysis.screen import screen
+
+    _check_format(fmt)
+    zone = None
+    if geometry is not None:
+        zone = json.loads(geometry.read_text(encoding="utf-8"))
+        if zone.get("type") == "FeatureCollection":
+            zone = zone["features"][0] if zone.get("features") else {}
+        if zone.get("type") == "Feature":
+            zone = zone.get("geometry")
+    with session_scope() as session:
+        result = screen(session, zone=zone, zone_id=zone_id, with_geometry=fmt == "geojson")
+    _print_result(result, fmt)
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The file to import.")],
+    layer: Annotated[str, typer.Option(help="Slug of the layer (created when missing).")],
+    kind: Annotated[str | None, typer.Option(help="Kind of a new layer.")] = None,
+    name_field: Annotated[str | None, typer.Option(help="Field naming features.")] = None,
+    strict: Annotated[bool, typer.Option(help="Reject invalid geometries.")] = False,
+    upsert_key: Annotated[str | None, typer.Option(help="Update features by this field.")] = None,
+    table: Annotated[str | None, typer.Option(help="GeoPackage table to import.")] = None,
+    crs: Annotated[str | None, typer.Option(help="Source CRS of a file naming none.")] = None,
+) -> None:
+    """Import GeoJSON, GeoPackage, zipped Shapefile, CSV, KML or GeoTIFF; prints the summary."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from geo_service.io.load import ImportOptions, import_file
+
+    options = ImportOptions(kind, name_field, strict, upsert_key, table, crs)
+    with (
+        session_scope() as session,
+        Progress(console=Console(stderr=True), transient=True) as progress,
+    ):
+        task = progress.add_task(f"importing {file.name}", total=1.0)
+
+        def report(fraction: float, message: str | None = None) -> None:
+            progress.update(task, completed=fraction, description=message or file.name)
+
+        summary = import_file(session, layer, file, file.name, options, report)
+        session.commit()
+    typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Argument(help="The file to write.")],
+    layer: Annotated[str, typer.Option(help="Slug of the layer.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="geojson, gpkg, shp, csv or kml (default: from OUT)."),
+    ] = None,
+    bbox: Annotated[str | None, typer.Option(help="minLon,minLat,maxLon,maxLat.")] = None,
+) -> None:
+    """Export a layer with all its attributes."""
+    import shutil
+    import tempfile
+
+    from geo_service.api.features import parse_bbox
+    from geo_service.domain import store
+    from geo_service.io import select
+    from geo_service.io.formats import export_format
+    from geo_service.io.write import export
+
+    suffixes = {".zip": "shp", ".json": "geojson"}
+    chosen = export_format(fmt or suffixes.get(out.suffix.lower(), out.suffix.lower()[1:]))
+    with session_scope() as session, tempfile.TemporaryDirectory() as folder:
+        target = store.get_layer(session, layer)
+        selection = select.Selection(target.id, parse_bbox(bbox))
+        written = export(select.rows(session, selection), chosen, target.slug, Path(folder))
+        shutil.move(written, out)
+    typer.echo(json.dumps({"layer": layer, "format": chosen.name, "file": str(out)}))
 
 
 def main() -> None:

@@ -57,12 +57,62 @@ class APISettings(BaseSettings):
     )
 
 
+class ScreeningSettings(BaseSettings):
+    """Default rules of zone screening (a request may override any of them)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GEO_SERVICE_SCREEN_", env_file=".env", extra="ignore"
+    )
+
+    max_area_ha: float = Field(default=500.0, description="Largest acceptable zone, in hectares.")
+    protected_area_distance_m: float = Field(
+        default=1000.0, description="Closest a zone may come to a protected area, in metres."
+    )
+    river_distance_m: float = Field(
+        default=100.0, description="Closest a zone may come to a river or water body, in metres."
+    )
+    settlement_distance_m: float = Field(
+        default=500.0, description="Closest a zone may come to a settlement, in metres."
+    )
+    hazard_distance_m: float = Field(
+        default=2000.0,
+        description="Tailings facilities and abandoned mines within this many metres are listed.",
+    )
+
+
+class TileSettings(BaseSettings):
+    """Vector, raster and basemap tiles: who may fetch them, how long they are cached."""
+
+    model_config = _ENV
+
+    public_layers: list[str] | None = Field(
+        default=None,
+        description=(
+            "Slugs served to anonymous callers (JSON list). Unset: every layer whose visibility "
+            "is public. Private layers are never served anonymously."
+        ),
+    )
+    tile_cache_mb: int = Field(default=256, description="In-memory tile cache size, in MiB.")
+    tile_disk_cache: bool = Field(
+        default=True, description="Also keep tiles on disk under <home>/tiles (shared by workers)."
+    )
+    tile_max_age: int = Field(
+        default=60, description="Cache-Control max-age of a vector or raster tile, in seconds."
+    )
+    tile_maxzoom: int = Field(default=22, ge=0, le=24, description="Deepest zoom served.")
+    basemap_max_age: int = Field(
+        default=86400, description="Cache-Control max-age of a basemap tile, in seconds."
+    )
+
+
 class Settings:
     """All groups together; one instance per process (see `get_settings`)."""
 
     def __init__(self) -> None:
         self.db = DatabaseSettings()
         self.api = APISettings()
+        self.tiles = TileSettings()
+        self.screening = ScreeningSettings()
 
 
 @lru_cache

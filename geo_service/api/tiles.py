@@ -1,5 +1,368 @@
-"""(being written)"""
+"""Tiles over HTTP: XYZ vector and raster tiles, TileJSON, OGC API Tiles, the embed page and the
+offline basemap. Thin: parse, call geo_service.tiles, send the bytes as they are."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+import morecantile
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from geo_service.api.deps import DbEngine
+from geo_service.errors import InvalidInput, NotFound
+from geo_service.settings import Settings
+from geo_service.tiles import catalog, mvt, raster, serve, tilejson
+
+EMBED = Path(__file__).resolve().parents[2] / "web" / "embed"
+EMBED_ASSETS = {"embed.js": "text/javascript", "embed.css": "text/css"}
+TMS_ID = "WebMercatorQuad"
+TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+
+router = APIRouter(tags=["tiles"])
+templates = Jinja2Templates(directory=EMBED)
+
+Z = Annotated[int, PathParam(description="Zoom level (TileMatrix), 0 = the whole world.")]
+X = Annotated[int, PathParam(description="Column (TileCol), from the west.")]
+Y = Annotated[int, PathParam(description="Row (TileRow), from the north (XYZ, not TMS).")]
+Slug = Annotated[str, PathParam(description="Layer slug.")]
+Slugs = Annotated[str, PathParam(description="One layer slug, or several separated by commas.")]
+IfNoneMatch = Annotated[str | None, Header(description="ETag of a tile held by the client.")]
+AcceptEncoding = Annotated[str | None, Header(include_in_schema=False)]
+Colormap = Annotated[
+    str, Query(description="Colormap of a single-band raster (rio-tiler names: viridis, magma...).")
+]
+Properties = Annotated[
+    str | None,
+    Query(
+        description=(
+            "Extra feature properties to include, comma-separated, or `*` for all. id, name and "
+            "the kind's styling fields are always included. Any other query parameter "
+            "`property=value` keeps only features whose property equals the value."
+        )
+    ),
+]
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _send(answer: serve.TileAnswer) -> Response:
+    return Response(answer.body, answer.status, answer.headers, answer.media_type)
+
+
+def _base_url(request: Request) -> str:
+    return _settings(request).api.public_url or str(request.base_url)
+
+
+def _vector(
+    request: Request, engine: Any, slugs: str, z: int, x: int, y: int, if_none_match: str | None,
+    accept_encoding: str | None,
+) -> Response:  # fmt: skip
+    answer = serve.vector_tile(
+        engine,
+        _settings(request),
+        catalog.parse_slugs(slugs),
+        z,
+        x,
+        y,
+        request.query_params,
+        if_none_match=if_none_match,
+        accept_gzip="gzip" in (accept_encoding or ""),
+    )
+    return _send(answer)
+
+
+def _raster(
+    request: Request, engine: Any, slug: str, z: int, x: int, y: int, colormap: str, fmt: str,
+    if_none_match: str | None,
+) -> Response:  # fmt: skip
+    answer = serve.raster_tile(
+        engine, _settings(request), slug, z, x, y, colormap, fmt, if_none_match
+    )
+    return _send(answer)
+
+
+_TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {serve.MVT_TYPE: {}}, "description": "The tile."},
+    204: {"description": "Empty tile: no feature (or no raster data) in it."},
+    304: {"description": "The tile has not changed since the ETag sent in If-None-Match."},
+}
+
+
+@router.get("/tiles/tilejson.json", summary="TileJSON 3.0 of several layers in one tile source")
+def combined_tilejson(
+    request: Request,
+    engine: DbEngine,
+    layers: Annotated[str, Query(description="Layer slugs, comma-separated.")],
+    properties: Properties = None,
+) -> dict[str, Any]:
+    return _tilejson(request, engine, layers)
+
+
+@router.get("/tiles/{slug}/tilejson.json", summary="TileJSON 3.0 of a layer")
+def layer_tilejson(
+    request: Request, engine: DbEngine, slug: Slug, properties: Properties = None
+) -> dict[str, Any]:
+    return _tilejson(request, engine, slug)
+
+
+def _tilejson(request: Request, engine: Any, slugs: str) -> dict[str, Any]:
+    params = {k: v for k, v in request.query_params.items() if k != "layers"}
+    with engine.connect() as conn:
+        return tilejson.build(
+            conn,
+            catalog.parse_slugs(slugs),
+            _base_url(request),
+            mvt.tile_query(params),
+            urlencode(params),
+            _settings(request).tiles,
+        )
+
+
+@router.get(
+    "/tiles/{slugs}/{z}/{x}/{y}.mvt",
+    summary="Vector tile (MVT) of one or more layers",
+    response_class=Response,
+    responses=_TILE_RESPONSES,
+)
+def vector_tile(
+    request: Request,
+    engine: DbEngine,
+    slugs: Slugs,
+    z: Z,
+    x: X,
+    y: Y,
+    properties: Properties = None,
+    if_none_match: IfNoneMatch = None,
+    accept_encoding: AcceptEncoding = None,
+) -> Response:
+    return _vector(request, engine, slugs, z, x, y, if_none_match, accept_encoding)
+
+
+@router.get(
+    "/tiles/{slug}/{z}/{x}/{y}.png",
+    summary="Raster tile (PNG) of a raster layer",
+    response_class=Response,
+    responses={**_TILE_RESPONSES, 200: {"content": {"image/png": {}}}},
+)
+def png_tile(
+    request: Request,
+    engine: DbEngine,
+    slug: Slug,
+    z: Z,
+    x: X,
+    y: Y,
+    colormap: Colormap = raster.DEFAULT_COLORMAP,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    return _raster(request, engine, slug, z, x, y, colormap, "png", if_none_match)
+
+
+@router.get(
+    "/tiles/{slug}/{z}/{x}/{y}.webp",
+    summary="Raster tile (WebP) of a raster layer",
+    response_class=Response,
+    responses={**_TILE_RESPONSES, 200: {"content": {"image/webp": {}}}},
+)
+def webp_tile(
+    request: Request,
+    engine: DbEngine,
+    slug: Slug,
+    z: Z,
+    x: X,
+    y: Y,
+    colormap: Colormap = raster.DEFAULT_COLORMAP,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    return _raster(request, engine, slug, z, x, y, colormap, "webp", if_none_match)
+
+
+# -- OGC API Tiles ------------------------------------------------------------------------------
+
+
+def _tileset(request: Request, slug: str, storage: str) -> dict[str, Any]:
+    base = _base_url(request).rstrip("/")
+    media = serve.MVT_TYPE if storage == "vector" else serve.PNG_TYPE
+    return {
+        "title": f"{slug} ({TMS_ID})",
+        "dataType": "vector" if storage == "vector" else "map",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": TMS_URI,
+        "links": [
+            {"rel": "self", "type": "application/json",
+             "href": f"{base}/collections/{slug}/tiles/{TMS_ID}"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+             "type": "application/json", "href": f"{base}/tileMatrixSets/{TMS_ID}"},
+            {"rel": "item", "type": media, "templated": True,
+             "href": f"{base}/collections/{slug}/tiles/{TMS_ID}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"},
+            {"rel": "describedby", "type": "application/json",
+             "href": f"{base}/tiles/{slug}/tilejson.json"},
+        ],
+    }  # fmt: skip
+
+
+def _layer_storage(engine: Any, request: Request, slug: str) -> str:
+    with engine.connect() as conn:
+        (layer,) = catalog.lookup(conn, [slug])
+    catalog.check_public([layer], _settings(request).tiles)
+    return layer.storage
+
+
+@router.get("/collections/{slug}/tiles", summary="OGC API Tiles: the tilesets of a collection")
+def collection_tilesets(request: Request, engine: DbEngine, slug: Slug) -> dict[str, Any]:
+    tileset = _tileset(request, slug, _layer_storage(engine, request, slug))
+    return {"links": tileset["links"][:1], "tilesets": [tileset]}
+
+
+@router.get(
+    "/collections/{slug}/tiles/{tms}",
+    summary="OGC API Tiles: a collection's tileset in WebMercatorQuad",
+)
+def collection_tileset(
+    request: Request, engine: DbEngine, slug: Slug, tms: Literal["WebMercatorQuad"]
+) -> dict[str, Any]:
+    storage = _layer_storage(engine, request, slug)
+    tileset = _tileset(request, slug, storage)
+    if storage == "vector":
+        tileset["layers"] = [{"id": slug, "dataType": "vector"}]
+    return tileset
+
+
+@router.get(
+    "/collections/{slug}/tiles/{tms}/{z}/{y}/{x}",
+    summary="OGC API Tiles: one tile (MVT for vector layers, PNG for raster layers)",
+    response_class=Response,
+    responses=_TILE_RESPONSES,
+)
+def collection_tile(
+    request: Request,
+    engine: DbEngine,
+    slug: Slug,
+    tms: Literal["WebMercatorQuad"],
+    z: Z,
+    y: Y,
+    x: X,
+    f: Annotated[
+        Literal["mvt", "png", "webp"] | None,
+        Query(description="Tile format; by default MVT for vector and PNG for raster layers."),
+    ] = None,
+    properties: Properties = None,
+    colormap: Colormap = raster.DEFAULT_COLORMAP,
+    if_none_match: IfNoneMatch = None,
+    accept_encoding: AcceptEncoding = None,
+) -> Response:
+    if f in ("png", "webp") or (f is None and _layer_storage(engine, request, slug) == "raster"):
+        return _raster(request, engine, slug, z, x, y, colormap, f or "png", if_none_match)
+    return _vector(request, engine, slug, z, x, y, if_none_match, accept_encoding)
+
+
+@router.get("/tileMatrixSets", summary="OGC API Tiles: the tile matrix sets served")
+def tile_matrix_sets(request: Request) -> dict[str, Any]:
+    base = _base_url(request).rstrip("/")
+    return {
+        "tileMatrixSets": [
+            {"id": TMS_ID, "title": "Google Maps Compatible for the World", "uri": TMS_URI,
+             "links": [{"rel": "self", "type": "application/json",
+                        "href": f"{base}/tileMatrixSets/{TMS_ID}"}]}
+        ]
+    }  # fmt: skip
+
+
+@router.get("/tileMatrixSets/{tms}", summary="OGC API Tiles: a tile matrix set definition")
+def tile_matrix_set(tms: str) -> Response:
+    if tms != TMS_ID:
+        raise NotFound(f"No tile matrix set '{tms}'; this service uses {TMS_ID}")
+    body = morecantile.tms.get(TMS_ID).model_dump_json(exclude_none=True, by_alias=True)
+    return Response(body, media_type="application/json")
+
+
+# -- basemap and embed page ---------------------------------------------------------------------
+
+
+@router.get(
+    "/basemap/{z}/{x}/{y}.png",
+    summary="Offline basemap tile (Natural Earth, drawn by this service)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def basemap_tile(request: Request, z: Z, x: X, y: Y, if_none_match: IfNoneMatch = None) -> Response:
+    return _send(serve.basemap_tile(_settings(request), z, x, y, if_none_match))
+
+
+@router.get("/embed", response_class=HTMLResponse, summary="A full-page map for an iframe")
+def embed(
+    request: Request,
+    engine: DbEngine,
+    layers: Annotated[str, Query(description="Layer slugs, comma-separated.")],
+    bbox: Annotated[
+        str | None, Query(description="minLon,minLat,maxLon,maxLat to show (EPSG:4326).")
+    ] = None,
+    lang: Annotated[Literal["fr", "en"], Query(description="Language of labels.")] = "fr",
+) -> Response:
+    slugs = catalog.parse_slugs(layers)
+    with engine.connect() as conn:
+        sources = [
+            tilejson.build(conn, [s], "", mvt.TileQuery(), "", _settings(request).tiles)
+            for s in slugs
+        ]
+        info = catalog.details(conn, slugs)
+    config = {
+        "lang": lang,
+        "bbox": _parse_bbox(bbox),
+        "basemap": _settings(request).api.basemap_url,
+        "layers": [
+            {
+                "slug": s,
+                "title": info[s]["title"],
+                "kind": info[s]["kind"],
+                "theme": info[s]["theme"],
+                "storage": info[s]["storage"],
+                "tiles": src["tiles"][0],
+                "bounds": src["bounds"],
+                "attribution": src.get("attribution", ""),
+            }
+            for s, src in zip(slugs, sources, strict=True)
+        ],
+    }
+    return templates.TemplateResponse(
+        request,
+        "embed.html",
+        # "</" is escaped so that no title can close the script element holding the config.
+        {"lang": lang, "config": orjson.dumps(config).decode().replace("</", "<\\/")},
+        headers={"Cache-Control": "public, max-age=60"},
+    )
+
+
+def _parse_bbox(bbox: str | None) -> list[float] | None:
+    if not bbox:
+        return None
+    try:
+        values = [float(v) for v in bbox.split(",")]
+    except ValueError:
+        values = []
+    if (
+        len(values) != 4
+        or not (-180 <= values[0] < values[2] <= 180)
+        or not (-90 <= values[1] < values[3] <= 90)
+    ):
+        raise InvalidInput(
+            "bbox must be minLon,minLat,maxLon,maxLat in degrees, min < max", where={"bbox": bbox}
+        )
+    return values
+
+
+@router.get("/embed/assets/{name}", include_in_schema=False)
+def embed_asset(name: str) -> Response:
+    if name not in EMBED_ASSETS:
+        raise NotFound(f"No embed asset '{name}'")
+    return FileResponse(
+        EMBED / name, media_type=EMBED_ASSETS[name], headers={"Cache-Control": "no-cache"}
+    )

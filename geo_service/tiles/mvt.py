@@ -1,0 +1,192 @@
+"""Mapbox Vector Tiles from PostGIS: one parameterised statement per tile, for one or more layers.
+
+Web Mercator (EPSG:3857) tiles of 4096 units with a 256-unit buffer. A feature is in a tile when
+its geometry (in EPSG:3857, as the tile draws it) intersects the tile's square; it is simplified
+to one tile unit (Douglas-Peucker, a sixteenth of a screen pixel at 256 px), which keeps shapes
+exact on screen while dropping the vertices nobody can see, then clipped to the square plus the
+buffer and snapped to the tile grid by ST_AsMVTGeom.
+Features smaller than a tile unit may vanish at low zooms, as in every MVT server.
+
+Each feature carries `id` (also the MVT feature id), `name` and its kind's styling fields;
+arrays (minerals, hazards) become comma-separated strings, since MVT values are scalars, and
+empty arrays are left out.
+
+    >>> tile_query({"properties": "code,holder", "status": "active"}).filters
+    (('status', 'active'),)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import Connection
+
+from geo_service.domain.kinds import Kind
+from geo_service.errors import NotFound
+from geo_service.tiles.catalog import TileLayer
+
+EXTENT = 4096
+BUFFER = 256
+WORLD_M = 40075016.68557849  # width of the Web Mercator square, in metres
+
+# What a map needs to colour and label each kind; always in the tile, whatever is selected.
+STYLE_FIELDS: dict[str, tuple[str, ...]] = {
+    Kind.concession: ("title_type", "status", "code", "holder"),
+    Kind.mine_site: ("qualification", "code", "scale", "activity_status"),
+    Kind.tailings_facility: ("consequence", "status"),
+    Kind.abandoned_mine: ("rehabilitation", "hazards"),
+    Kind.asm_zone: ("status", "code"),
+}
+
+# Query parameters that are not property filters.
+RESERVED = frozenset({"properties", "f", "colormap", "key", "access_token"})
+
+# Properties that hold lists (MVT has no list values: sent as "a, b").
+LIST_FIELDS = frozenset({"minerals", "hazards"})
+_HIDDEN = "'{id,fid,name,geom}'::text[]"
+
+
+def _text(key: str) -> str:
+    """A styling field as a text column; keys are our own constants, never user input."""
+    if key in LIST_FIELDS:
+        return (
+            f"nullif(array_to_string(ARRAY(SELECT jsonb_array_elements_text("
+            f"CASE jsonb_typeof(c.properties -> '{key}') WHEN 'array' "
+            f"THEN c.properties -> '{key}' END)), ', '), '') AS \"{key}\""
+        )
+    return f"c.properties ->> '{key}' AS \"{key}\""
+
+
+def _columns(i: int, kind: str, properties: tuple[str, ...] | None) -> str:
+    """The property columns of layer `i`: plain columns for a kind's styling fields (fast: no
+    per-feature aggregate), the whole JSON object of a reference layer (ST_AsMVT spreads it),
+    or, for a chosen list of keys, an object rebuilt key by key with lists made text."""
+    style = STYLE_FIELDS.get(kind)
+    everything = properties is not None and "*" in properties
+    if properties is None and style is not None:
+        return ", ".join(_text(key) for key in style)
+    if style is None and (properties is None or everything):
+        return f"c.properties - {_HIDDEN} AS properties"
+    return f"""(SELECT coalesce(jsonb_object_agg(e.key,
+                        CASE jsonb_typeof(e.value)
+                          WHEN 'array' THEN to_jsonb(array_to_string(ARRAY(
+                               SELECT jsonb_array_elements_text(e.value)), ', '))
+                          WHEN 'object' THEN to_jsonb(e.value::text)
+                          ELSE e.value END), '{{}}'::jsonb)
+                FROM jsonb_each(c.properties) e
+               WHERE e.key <> ALL({_HIDDEN}) AND e.value <> '[]'
+                 AND (%(keys{i})s::jsonb IS NULL OR %(keys{i})s::jsonb ? e.key)) AS properties"""
+
+
+# One MVT layer of the tile. The inner OFFSET 0 keeps the subquery apart, so each geometry is
+# transformed only once; the bounding-box test uses the GiST index on (layer_id, geom).
+_LAYER_SQL = """
+coalesce((
+  SELECT ST_AsMVT(m.*, %(slug{i})s, {extent}, 'geom', 'fid')
+    FROM (
+      SELECT c.id AS fid, c.id, c.name, {columns},
+             ST_AsMVTGeom(ST_Simplify(c.g, %(tolerance)s, true),
+                          ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {extent}, {buffer}, true) AS geom
+        FROM (
+          SELECT f.id, f.name, f.properties, ST_Transform(f.geom, 3857) AS g
+            FROM features f
+           WHERE f.layer_id = %(layer{i})s
+             AND f.geom && ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326)
+             AND NOT EXISTS (
+                   SELECT 1 FROM jsonb_each_text(%(filters)s::jsonb) q(k, v)
+                    WHERE NOT coalesce(
+                      CASE q.k
+                        WHEN 'id' THEN f.id::text = q.v
+                        WHEN 'name' THEN f.name = q.v
+                        ELSE f.properties ->> q.k = q.v
+                          OR (jsonb_typeof(f.properties -> q.k) = 'array'
+                              AND f.properties -> q.k ? q.v)
+                      END, false))
+          OFFSET 0
+        ) c
+       WHERE ST_Intersects(c.g, ST_TileEnvelope(%(z)s, %(x)s, %(y)s))
+    ) m
+   WHERE m.geom IS NOT NULL
+), ''::bytea)"""
+
+
+@lru_cache(maxsize=256)
+def tile_sql(shape: tuple[tuple[str, tuple[str, ...] | None], ...]) -> str:
+    """The statement for layers of these (kind, properties): its text depends only on them, so
+    psycopg prepares it once per connection and reuses the plan."""
+    parts = [
+        _LAYER_SQL.replace("{i}", str(i)).format(
+            extent=EXTENT, buffer=BUFFER, columns=_columns(i, kind, properties)
+        )
+        for i, (kind, properties) in enumerate(shape)
+    ]
+    return "SELECT " + "\n || ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class TileQuery:
+    """Which properties to include (None: the default set, ('*',): all) and equality filters."""
+
+    properties: tuple[str, ...] | None = None
+    filters: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def cache_part(self) -> str:
+        props = "" if self.properties is None else ",".join(self.properties)
+        return f"p={props}&" + "&".join(f"{k}={v}" for k, v in self.filters)
+
+
+def tile_query(params: Mapping[str, str]) -> TileQuery:
+    """Read `?properties=a,b` (or `*`) and `property=value` filters from query parameters."""
+    raw = params.get("properties")
+    properties = None
+    if raw is not None:
+        properties = tuple(sorted({p.strip() for p in raw.split(",") if p.strip()}))
+    filters = tuple(sorted((k, v) for k, v in params.items() if k not in RESERVED))
+    return TileQuery(properties=properties, filters=filters)
+
+
+def property_keys(kind: str, properties: tuple[str, ...] | None) -> list[str] | None:
+    """The property keys a layer's features carry in a tile; None means all of them."""
+    style = STYLE_FIELDS.get(kind)
+    if properties is not None and "*" in properties:
+        return None
+    if properties is None:
+        return list(style) if style is not None else None
+    return sorted({*(style or ()), *properties})
+
+
+def check_tile(z: int, x: int, y: int, maxzoom: int) -> None:
+    """Tile coordinates inside the WebMercatorQuad matrix at zoom `z` (else 404, as OGC API
+    Tiles asks for a tile outside the tile matrix set limits)."""
+    if not 0 <= z <= maxzoom:
+        raise NotFound(f"Zoom {z} is outside 0..{maxzoom}", where={"z": z})
+    if not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise NotFound(
+            f"Tile {z}/{x}/{y} is outside the tile matrix (0..{2**z - 1} at zoom {z})",
+            where={"z": z, "x": x, "y": y},
+        )
+
+
+def render(
+    conn: Connection, layers: list[TileLayer], z: int, x: int, y: int, query: TileQuery
+) -> bytes:
+    """The MVT bytes of tile z/x/y (XYZ, origin top-left) holding one MVT layer per layer,
+    named by slug; b"" when no feature intersects the tile."""
+    shape = tuple((layer.kind, query.properties) for layer in layers)
+    params: dict[str, object] = {
+        "filters": json.dumps(dict(query.filters)),
+        "z": z,
+        "x": x,
+        "y": y,
+        "tolerance": WORLD_M / 2**z / EXTENT,
+    }
+    for i, layer in enumerate(layers):
+        keys = property_keys(layer.kind, query.properties)
+        params |= {f"layer{i}": layer.id, f"slug{i}": layer.slug,
+                   f"keys{i}": None if keys is None else json.dumps(keys)}  # fmt: skip
+    tile = conn.exec_driver_sql(tile_sql(shape), params).scalar()
+    return bytes(tile) if tile else b""

@@ -1,0 +1,334 @@
+"""Tiles over HTTP: MVT, ETag/304, cache invalidation by edits, empty tiles, TileJSON, OGC API
+Tiles, raster and basemap PNGs, access, the embed page in Chromium, and a tile read by GDAL."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+import mapbox_vector_tile
+import morecantile
+import numpy as np
+import pytest
+import rasterio
+from fastapi.testclient import TestClient
+from rasterio.io import MemoryFile
+from rasterio.transform import from_origin
+from shapely.geometry import box, mapping
+from sqlalchemy.orm import Session
+
+from geo_service.api.app import create_app
+from geo_service.domain import store
+from geo_service.settings import Settings
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+TILE = TMS.tile(-8.3, 12.3, 10)  # a tile in the middle of the test layer
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+@pytest.fixture(scope="module")
+def titles(engine) -> Iterator[dict]:
+    """A committed concession layer: a 6 x 6 grid of titles around TILE, and a private layer;
+    both removed afterwards so that other tests (the web map) do not meet them."""
+    with Session(engine) as s:
+        layer = store.create_layer(s, "api-tiles-titles", kind="concession", attribution="Cadastre")
+        west, south, east, north = TMS.bounds(TILE)
+        ids = {}
+        for i in range(6):
+            for j in range(6):
+                lon = west - 0.2 + i * 0.12
+                lat = south - 0.2 + j * 0.12
+                f = store.create_feature(
+                    s, layer, mapping(box(lon, lat, lon + 0.05, lat + 0.05)),
+                    {"code": f"T-{i}{j}", "holder": "Kangaba SA", "status": "application",
+                     "title_type": "exploration"},
+                )  # fmt: skip
+                ids[f.id] = box(lon, lat, lon + 0.05, lat + 0.05)
+        store.create_layer(s, "api-tiles-private", kind="asm_zone", visibility="private")
+        s.commit()
+    yield ids
+    drop_layers(engine, "api-tiles-titles", "api-tiles-private")
+
+
+def drop_layers(engine, *slugs: str) -> None:
+    with Session(engine) as s:
+        for slug in slugs:
+            store.delete_layer(s, slug)
+        s.commit()
+
+
+def url(slug: str, tile: morecantile.Tile = TILE, suffix: str = "mvt") -> str:
+    return f"/tiles/{slug}/{tile.z}/{tile.x}/{tile.y}.{suffix}"
+
+
+def features(response) -> dict[int, dict]:
+    decoded = mapbox_vector_tile.decode(response.content)
+    return {f["id"]: f["properties"] for f in decoded["api-tiles-titles"]["features"]}
+
+
+def test_vector_tile_holds_the_features_of_the_tile(client, titles):
+    response = client.get(url("api-tiles-titles"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == MVT
+    tile_box = box(*TMS.bounds(TILE))
+    expected = {fid for fid, geom in titles.items() if geom.intersects(tile_box)}
+    got = features(response)
+    assert set(got) == expected and 0 < len(expected) < len(titles)
+    assert all(p["status"] == "application" and p["holder"] == "Kangaba SA" for p in got.values())
+
+
+def test_etag_and_if_none_match(client, titles):
+    first = client.get(url("api-tiles-titles"))
+    tag = first.headers["etag"]
+    assert tag.startswith('"') and not tag.startswith("W/")
+    assert first.headers["cache-control"].startswith("public, max-age=")
+    again = client.get(url("api-tiles-titles"), headers={"If-None-Match": tag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == tag
+    plain = client.get(url("api-tiles-titles"), headers={"Accept-Encoding": "identity"})
+    assert plain.headers["etag"] != tag  # another representation, another strong ETag
+    assert "content-encoding" not in plain.headers
+    assert plain.content == first.content
+    other_query = client.get(url("api-tiles-titles") + "?properties=granted")
+    assert other_query.headers["etag"] != tag
+
+
+def test_an_edit_makes_the_cached_tile_unreachable(client, engine, titles):
+    tile_box = box(*TMS.bounds(TILE))
+    fid = next(fid for fid, geom in titles.items() if geom.intersects(tile_box))
+    before = client.get(url("api-tiles-titles"))
+    assert features(before)[fid]["status"] == "application"
+    with Session(engine) as s:
+        layer = store.get_layer(s, "api-tiles-titles")
+        store.update_feature(s, layer, fid, properties={"status": "active"})
+        s.commit()
+    after = client.get(url("api-tiles-titles"), headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert after.headers["etag"] != before.headers["etag"]
+    assert features(after)[fid]["status"] == "active"
+    with Session(engine) as s:
+        layer = store.get_layer(s, "api-tiles-titles")
+        store.delete_feature(s, layer, fid)
+        s.commit()
+    assert fid not in features(client.get(url("api-tiles-titles")))
+    titles.pop(fid)
+
+
+def test_empty_tiles_are_204_everywhere(client, titles):
+    far = TMS.tile(100.0, 60.0, 10)
+    for path in (
+        url("api-tiles-titles", far),
+        f"/collections/api-tiles-titles/tiles/WebMercatorQuad/{far.z}/{far.y}/{far.x}",
+    ):
+        response = client.get(path)
+        assert response.status_code == 204, path
+        assert response.content == b""
+        assert response.headers["etag"]
+        assert (
+            client.get(path, headers={"If-None-Match": response.headers["etag"]}).status_code == 304
+        )
+    filtered = client.get(url("api-tiles-titles") + "?status=revoked")
+    assert filtered.status_code == 204
+
+
+def test_bad_tile_requests_are_problems(client, titles):
+    unknown = client.get("/tiles/api-tiles-nope/1/0/0.mvt")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+    outside = client.get("/tiles/api-tiles-titles/2/4/0.mvt")
+    assert outside.status_code == 404 and "outside" in outside.json()["detail"]
+    assert client.get("/tiles/api-tiles-titles/1/0/0.png").status_code == 400
+    private = client.get("/tiles/api-tiles-private/1/0/0.mvt")
+    assert private.status_code == 403
+    assert "api-tiles-private" in private.json()["detail"]
+
+
+def test_public_layers_setting_limits_anonymous_access(database_url, titles):
+    settings = Settings()
+    settings.tiles.public_layers = ["api-tiles-other"]
+    with TestClient(create_app(database_url, settings)) as limited:
+        assert limited.get(url("api-tiles-titles")).status_code == 403
+        assert limited.get("/tiles/api-tiles-titles/tilejson.json").status_code == 403
+
+
+def test_tilejson_of_a_layer_and_of_several(client, titles, demo):
+    doc = client.get("/tiles/api-tiles-titles/tilejson.json").json()
+    assert doc["tilejson"] == "3.0.0"
+    assert doc["tiles"] == ["http://testserver/tiles/api-tiles-titles/{z}/{x}/{y}.mvt"]
+    assert doc["attribution"] == "Cadastre"
+    assert (doc["minzoom"], doc["maxzoom"]) == (0, 22)
+    west, south, east, north = TMS.bounds(TILE)
+    assert doc["bounds"] == pytest.approx(
+        [west - 0.2, south - 0.2, west + 0.45, south + 0.45], abs=1e-6
+    )
+    (layer,) = doc["vector_layers"]
+    assert layer["id"] == "api-tiles-titles"
+    assert layer["fields"] == {
+        "id": "Number", "name": "String", "title_type": "String", "status": "String",
+        "code": "String", "holder": "String",
+    }  # fmt: skip
+    both = client.get("/tiles/tilejson.json?layers=api-tiles-titles,places&properties=*").json()
+    assert both["tiles"] == [
+        "http://testserver/tiles/api-tiles-titles,places/{z}/{x}/{y}.mvt?properties=%2A"
+    ]
+    assert [v["id"] for v in both["vector_layers"]] == ["api-tiles-titles", "places"]
+
+
+def test_combined_tile_holds_one_mvt_layer_per_slug(client, titles, demo):
+    tile = TMS.tile(-8.0, 12.65, 6)  # Bamako and the titles
+    response = client.get(f"/tiles/api-tiles-titles,places/{tile.z}/{tile.x}/{tile.y}.mvt")
+    decoded = mapbox_vector_tile.decode(response.content)
+    assert list(decoded) == ["api-tiles-titles", "places"]
+    assert "Bamako" in {f["properties"]["name"] for f in decoded["places"]["features"]}
+
+
+def test_ogc_api_tiles(client, titles):
+    tilesets = client.get("/collections/api-tiles-titles/tiles").json()
+    (tileset,) = tilesets["tilesets"]
+    assert tileset["dataType"] == "vector"
+    assert tileset["tileMatrixSetURI"].endswith("/WebMercatorQuad")
+    item = next(link for link in tileset["links"] if link["rel"] == "item")
+    assert item["href"].endswith(
+        "/collections/api-tiles-titles/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}"
+    )
+    assert (
+        client.get("/collections/api-tiles-titles/tiles/WebMercatorQuad").json()["layers"][0]["id"]
+        == "api-tiles-titles"
+    )
+    ogc = client.get(
+        f"/collections/api-tiles-titles/tiles/WebMercatorQuad/{TILE.z}/{TILE.y}/{TILE.x}"
+    )
+    assert ogc.status_code == 200
+    assert ogc.content == client.get(url("api-tiles-titles")).content
+    tms = client.get("/tileMatrixSets/WebMercatorQuad").json()
+    assert tms["id"] == "WebMercatorQuad" and len(tms["tileMatrices"]) == 25
+    assert client.get("/tileMatrixSets").json()["tileMatrixSets"][0]["id"] == "WebMercatorQuad"
+    assert client.get("/tileMatrixSets/NZTM2000").status_code == 404
+
+
+@pytest.fixture(scope="module")
+def raster_layer(engine, tmp_path_factory) -> Iterator[str]:
+    """A committed raster layer: a UTM (EPSG:32629) gradient near Bamako."""
+    path = tmp_path_factory.mktemp("raster") / "gradient.tif"
+    data = np.tile(np.linspace(0, 100, 200, dtype="float32"), (200, 1))
+    with rasterio.open(
+        path, "w", driver="GTiff", width=200, height=200, count=1, dtype="float32",
+        crs="EPSG:32629", transform=from_origin(600000, 1360000, 100, 100), nodata=-9999,
+    ) as dst:  # fmt: skip
+        dst.write(data, 1)
+    with Session(engine) as s:
+        layer = store.create_layer(s, "api-tiles-raster", storage="raster", attribution="Test")
+        layer.raster_path = str(path)
+        s.commit()
+    yield "api-tiles-raster"
+    drop_layers(engine, "api-tiles-raster")
+
+
+def test_raster_tiles(client, raster_layer):
+    tile = morecantile.Tile(1957, 1908, 12)
+    response = client.get(url(raster_layer, tile, "png") + "?colormap=magma")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    with MemoryFile(response.content) as memory, memory.open() as png:
+        assert (png.width, png.height, png.count) == (256, 256, 4)
+        assert (png.read(4) == 255).mean() > 0.9
+    assert client.get(url(raster_layer, tile, "png") + "?colormap=nope").status_code == 400
+    assert client.get(url(raster_layer, tile, "webp")).headers["content-type"] == "image/webp"
+    assert client.get(url(raster_layer, morecantile.Tile(0, 0, 12), "png")).status_code == 204
+    tag = response.headers["etag"]
+    again = client.get(
+        url(raster_layer, tile, "png") + "?colormap=magma", headers={"If-None-Match": tag}
+    )
+    assert again.status_code == 304
+    ogc = client.get(
+        f"/collections/{raster_layer}/tiles/WebMercatorQuad/12/1908/1957?colormap=magma"
+    )
+    assert ogc.content == response.content
+    doc = client.get(f"/tiles/{raster_layer}/tilejson.json").json()
+    assert doc["tiles"][0].endswith(f"/tiles/{raster_layer}/{{z}}/{{x}}/{{y}}.png")
+    assert "vector_layers" not in doc
+    assert doc["bounds"][0] == pytest.approx(-8.08, abs=0.01)
+    assert client.get(url(raster_layer, tile, "mvt")).status_code == 400
+
+
+def test_basemap_tile(client):
+    response = client.get("/basemap/3/3/3.png")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    with MemoryFile(response.content) as memory, memory.open() as png:
+        assert (png.width, png.height) == (256, 256)
+    assert (
+        client.get(
+            "/basemap/3/3/3.png", headers={"If-None-Match": response.headers["etag"]}
+        ).status_code
+        == 304
+    )
+    assert client.get("/basemap/3/9/3.png").status_code == 404
+
+
+def test_embed_page(client, titles):
+    page = client.get("/embed?layers=api-tiles-titles&lang=fr&bbox=-9,11,-7,13")
+    assert page.status_code == 200
+    html = page.text
+    assert '<html lang="fr">' in html
+    assert '"tiles":"/tiles/api-tiles-titles/{z}/{x}/{y}.mvt"' in html
+    assert '"bbox":[-9.0,11.0,-7.0,13.0]' in html
+    assert "/static/vendor/leaflet/leaflet.js" in html and "https://" not in html
+    assert client.get("/embed/assets/embed.js").status_code == 200
+    assert client.get("/embed/assets/../tiles.py").status_code == 404
+    assert client.get("/embed?layers=api-tiles-titles&bbox=1,2,3").status_code == 400
+    assert client.get("/embed?layers=api-tiles-private").status_code == 403
+
+
+def test_cors_headers_on_tiles(client, titles):
+    response = client.get(url("api-tiles-titles"), headers={"Origin": "https://partner.example"})
+    assert response.headers["access-control-allow-origin"] in ("*", "https://partner.example")
+    assert "etag" in response.headers["access-control-expose-headers"].lower()
+
+
+@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL command line tools missing")
+def test_gdal_reads_a_tile_url(live_server, titles):
+    """GDAL's MVT driver (as used by QGIS and ogr2ogr) georeferences a tile from its z/x/y URL."""
+    result = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", f"/vsicurl/{live_server}{url('api-tiles-titles')}"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    tile_box = box(*TMS.bounds(TILE))
+    expected = sum(1 for geom in titles.values() if geom.intersects(tile_box))
+    assert "Layer name: api-tiles-titles" in result.stdout
+    assert f"Feature Count: {expected}" in result.stdout
+
+
+def test_embed_page_draws_the_layer_in_chromium(live_server, titles, demo):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium missing")
+    from tests.web.conftest import CHROMIUM_ARGS
+
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 800, "height": 600})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.goto(f"{live_server}/embed?layers=api-tiles-titles,places&lang=en")
+        page.wait_for_function(
+            "document.querySelectorAll('.leaflet-tile-container path').length >= 5", timeout=20000
+        )
+        assert page.locator(".embed-legend").inner_text().startswith("api-tiles-titles")
+        # A click on a title opens its popup with its holder and code.
+        target = next(iter(titles.values())).centroid
+        page.evaluate("([lat, lon]) => embedMap.setView([lat, lon], 12)", [target.y, target.x])
+        for _ in range(20):  # the tiles of the new view arrive while we click
+            page.wait_for_timeout(500)
+            page.mouse.click(400, 300)
+            if page.locator(".embed-popup").count():
+                break
+        popup = page.locator(".embed-popup").inner_text()
+        assert "Kangaba SA" in popup and "T-" in popup
+        browser.close()
+    assert errors == []
