@@ -42,7 +42,8 @@ STYLE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 # Query parameters that are not property filters.
-RESERVED = frozenset({"properties", "f", "colormap", "key", "access_token"})
+# `v` is a cache-buster a client may add to a tile URL (the app adds the layer version).
+RESERVED = frozenset({"properties", "f", "colormap", "key", "access_token", "v"})
 
 # Properties that hold lists (MVT has no list values: sent as "a, b").
 LIST_FIELDS = frozenset({"minerals", "hazards"})

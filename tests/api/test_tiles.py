@@ -185,6 +185,8 @@ def test_combined_tile_holds_one_mvt_layer_per_slug(client, titles, demo):
 
 
 def test_ogc_api_tiles(client, titles):
+    conformance = client.get("/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt" in conformance
     tilesets = client.get("/collections/api-tiles-titles/tiles").json()
     (tileset,) = tilesets["tilesets"]
     assert tileset["dataType"] == "vector"

@@ -138,7 +138,13 @@ def test_popup_on_click_fetches_the_full_feature(page) -> None:
     centre = shape(zone["geometry"]).representative_point()
     page.evaluate("([lat, lng]) => app.map.setView([lat, lng], 12)", [centre.y, centre.x])
     _wait_for_features(page, "asm-zones")
-    page.uncheck("#layer-mine-sites")
+    # Only the zones stay drawn: layers other tests left in the database may lie on top.
+    drawn = page.eval_on_selector_all(
+        "input[id^='layer-']:checked", "boxes => boxes.map(b => b.id)"
+    )
+    for box in drawn:
+        if box != "layer-asm-zones":
+            page.uncheck(f"#{box}")
     _click_lat_lngs(page, [(centre.y, centre.x)])
     popup = page.locator(".leaflet-popup-content .popup")
     popup.locator("h3").wait_for()
