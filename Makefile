@@ -13,6 +13,7 @@ run: setup
 
 test: system-deps-test $(STAMP)
 	$(BIN)/ruff check geo_service tests bench migrations
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 setup: system-deps $(STAMP)

@@ -357,7 +357,12 @@ def write(
     session.execute(text(_STAGE))
     _copy(session, _COPY_STAGE, prepared.rows, written)
     params = {"layer": layer.id, "key": options.upsert_key, "user": options.user}
-    updated = session.execute(text(_UPSERT_UPDATE), params).rowcount
-    inserted = session.execute(text(_UPSERT_INSERT), params).rowcount
+    updated = _rowcount(session.execute(text(_UPSERT_UPDATE), params))
+    inserted = _rowcount(session.execute(text(_UPSERT_INSERT), params))
     session.execute(text("DROP TABLE import_stage"))
     return {"inserted": inserted, "updated": updated}
+
+
+def _rowcount(result: Any) -> int:
+    """Rows touched by an UPDATE or INSERT (a CursorResult; Session.execute types it loosely)."""
+    return int(result.rowcount)

@@ -90,7 +90,7 @@ def render(z: int, x: int, y: int) -> bytes:
     size = TILE * SUPERSAMPLE
     where = from_bounds(bounds.left, bounds.bottom, bounds.right, bounds.top, size, size)
 
-    image = np.broadcast_to(SEA, (TILE, TILE, 3)).copy()
+    image = np.broadcast_to(SEA, (TILE, TILE, 3)).astype(np.float64)
     layers = [(land.within(area), LAND, False, 1.0), (borders.within(area), BORDER, True, 0.9)]
     if z >= RIVERS_FROM_ZOOM:
         layers.append((rivers.within(area), RIVER, True, 0.8))

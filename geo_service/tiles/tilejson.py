@@ -72,10 +72,10 @@ def build(
     if query_string:
         url += f"?{query_string}"
 
-    extents = [
+    found = [
         _raster_bounds(d["raster_path"]) if storage == "raster" else d["extent"] for d in described
     ]
-    extents = [e for e in extents if e]
+    extents: list[list[float]] = [list(e) for e in found if e]
     bounds = (
         [
             max(WORLD[0], min(e[0] for e in extents)),
