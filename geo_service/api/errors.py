@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -34,8 +35,8 @@ STATUS: dict[type[errors.GeoServiceError], int] = {
 
 
 def _slug(cls: type) -> str:
-    name = cls.__name__
-    return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+    """InvalidGeometry -> invalid-geometry, InvalidCRS -> invalid-crs."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "-", cls.__name__).lower()
 
 
 def status_for(exc: errors.GeoServiceError) -> int:
