@@ -231,6 +231,7 @@ def analyze_screen(
     ] = None,
     zone_id: Annotated[int | None, typer.Option(help="Id of a saved ASM zone.")] = None,
     fmt: AnalysisFormat = "json",
+    lang: Annotated[str, typer.Option(help="Language of the rules' reasons: en or fr.")] = "en",
 ) -> None:
     """Screen a zone against titles, protected areas, rivers and villages."""
     from geo_service.analysis.screen import screen
@@ -244,7 +245,9 @@ def analyze_screen(
         if zone.get("type") == "Feature":
             zone = zone.get("geometry")
     with session_scope() as session:
-        result = screen(session, zone=zone, zone_id=zone_id, with_geometry=fmt == "geojson")
+        result = screen(
+            session, zone=zone, zone_id=zone_id, with_geometry=fmt == "geojson", lang=lang
+        )
     _print_result(result, fmt)
 
 

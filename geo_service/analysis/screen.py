@@ -4,7 +4,8 @@ One SQL statement finds, through the subdivided pieces and the GiST index, every
 every relevant layer (chosen by kind, or by theme for reference layers) that overlaps the zone or
 lies within a search radius of it, with geodesic overlap in hectares and distance in metres.
 Python then groups the conflicts by category and applies the rules, each giving pass, warn or
-fail with a reason. It is cheap enough to run while a planner draws.
+fail with a stable code and its parameters, written out as a reason in English or French
+(messages.py). It is cheap enough to run while a planner draws.
 
     >>> screen(session, {"type": "Polygon", "coordinates": [...]})["verdict"]
     'warn'
@@ -20,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_service.analysis.common import geometry
+from geo_service.analysis.messages import Lang, check_lang, reason
 from geo_service.domain.geometry import check_geometry, parse_geojson
 from geo_service.errors import InvalidGeometry, InvalidInput, UnknownFeature
 from geo_service.settings import get_settings
@@ -189,92 +191,82 @@ def _conflict(category: str, row: Any, zone_ha: float, with_geometry: bool) -> d
     return item
 
 
+def _rule(rule_id: str, verdict: str, code: str, **params: Any) -> dict[str, Any]:
+    """A rule result: its verdict, a stable `code` with the `params` that fill its message
+    (geo_service/analysis/messages.py); `reason` is added in the asked language."""
+    return {"id": rule_id, "verdict": verdict, "code": code, "params": params}
+
+
 def _distance_rule(
-    rule_id: str, what: str, found: list[dict[str, Any]], limit_m: float
+    rule_id: str, subject: str, found: list[dict[str, Any]], limit_m: float
 ) -> dict[str, Any]:
-    """Fail on contact or within `limit_m` metres, warn within twice that, pass otherwise."""
+    """Fail on contact or within `limit_m` metres, warn within twice that, pass otherwise;
+    codes `<subject>_clear|touches|too_close|near`."""
     if not found:
-        reason = f"No {what} within {2 * limit_m:g} m"
-        return {"id": rule_id, "verdict": "pass", "reason": reason}
+        return _rule(rule_id, "pass", f"{subject}_clear", within_m=2 * limit_m)
     closest = min(found, key=lambda c: c["distance_m"])
-    label = f"{what} '{closest['name'] or closest['id']}'"
+    feature = {"id": closest["id"], "name": closest["name"] or f"#{closest['id']}"}
     d = closest["distance_m"]
     if d == 0:
-        return {"id": rule_id, "verdict": "fail", "reason": f"Zone touches or overlaps {label}"}
-    if d < limit_m:
-        reason = f"Zone is {d:.0f} m from {label}, less than the {limit_m:g} m required"
-        return {"id": rule_id, "verdict": "fail", "reason": reason}
-    reason = f"Zone is {d:.0f} m from {label}, within twice the {limit_m:g} m required"
-    return {"id": rule_id, "verdict": "warn", "reason": reason}
+        return _rule(rule_id, "fail", f"{subject}_touches", **feature)
+    verdict, code = ("fail", "too_close") if d < limit_m else ("warn", "near")
+    return _rule(rule_id, verdict, f"{subject}_{code}", **feature, distance_m=d, limit_m=limit_m)
 
 
 def _title_rule(concessions: list[dict[str, Any]], rules: Rules) -> dict[str, Any]:
     active = [c for c in concessions if c.get("status") in rules.active_title_statuses]
     exploitation = [c for c in active if c.get("title_type") in rules.exploitation_title_types]
-    if exploitation:
-        names = ", ".join(str(c["code"] or c["name"] or c["id"]) for c in exploitation)
-        return {
-            "id": "active_exploitation_titles",
-            "verdict": "fail",
-            "reason": f"Overlaps active exploitation title(s): {names}",
-        }
     others = [
         c for c in concessions if c.get("status") in (*rules.active_title_statuses, "application")
     ]
-    if others:
-        names = ", ".join(str(c["code"] or c["name"] or c["id"]) for c in others)
-        return {
-            "id": "active_exploitation_titles",
-            "verdict": "warn",
-            "reason": f"Overlaps other active or applied-for title(s): {names}",
-        }
-    return {
-        "id": "active_exploitation_titles",
-        "verdict": "pass",
-        "reason": "Overlaps no active exploitation title",
-    }
+    for verdict, code, titles in (
+        ("fail", "exploitation_title_overlap", exploitation),
+        ("warn", "other_title_overlap", others),
+    ):
+        if titles:
+            names = ", ".join(str(c["code"] or c["name"] or c["id"]) for c in titles)
+            return _rule(
+                "active_exploitation_titles", verdict, code, count=len(titles), titles=names
+            )
+    return _rule("active_exploitation_titles", "pass", "titles_clear")
 
 
 def _apply(rules: Rules, area_ha: float, conflicts: dict[str, list[dict[str, Any]]]) -> list:
-    area_ok = area_ha <= rules.max_area_ha
     hazards = conflicts["tailings"] + conflicts["abandoned_mines"]
     zones = conflicts["asm_zones"]
+    within_m = rules.hazard_distance_m
+    area_ok = area_ha <= rules.max_area_ha
     return [
-        {
-            "id": "max_area",
-            "verdict": "pass" if area_ok else "fail",
-            "reason": f"Zone is {area_ha:.2f} ha; "
-            + (
-                f"at most {rules.max_area_ha:g} ha" if area_ok else f"over {rules.max_area_ha:g} ha"
-            ),
-        },
+        _rule(
+            "max_area",
+            "pass" if area_ok else "fail",
+            "area_within_max" if area_ok else "area_over_max",
+            area_ha=round(area_ha, 6),
+            max_ha=rules.max_area_ha,
+        ),
         _title_rule(conflicts["concessions"], rules),
         _distance_rule(
             "protected_areas",
-            "protected area",
+            "protected_area",
             conflicts["protected_areas"],
             rules.protected_area_distance_m,
-        ),  # fmt: skip
+        ),
         _distance_rule("rivers", "river", conflicts["rivers"], rules.river_distance_m),
         _distance_rule(
             "settlements", "settlement", conflicts["settlements"], rules.settlement_distance_m
         ),
-        {
-            "id": "asm_zones",
-            "verdict": "warn" if zones else "pass",
-            "reason": f"Overlaps {len(zones)} other ASM zone(s)" if zones else "No other ASM zone",
-        },
-        {
-            "id": "hazards",
-            "verdict": "warn" if hazards else "pass",
-            "reason": (
-                f"{len(hazards)} tailings facility(ies) or abandoned mine(s) within "
-                f"{rules.hazard_distance_m:g} m"
-            )
-            if hazards
-            else f"No tailings facility or abandoned mine within {rules.hazard_distance_m:g} m",
-        },
+        _rule("asm_zones", "warn", "asm_zones_overlap", count=len(zones))
+        if zones
+        else _rule("asm_zones", "pass", "asm_zones_clear"),
+        _rule("hazards", "warn", "hazards_near", count=len(hazards), within_m=within_m)
+        if hazards
+        else _rule("hazards", "pass", "hazards_clear", within_m=within_m),
     ]
+
+
+def with_reasons(rules: list[dict[str, Any]], lang: Lang) -> list[dict[str, Any]]:
+    """Each rule result with its `reason` written in `lang` from its code and parameters."""
+    return [rule | {"reason": reason(rule["code"], rule["params"], lang)} for rule in rules]
 
 
 def screen(
@@ -284,13 +276,16 @@ def screen(
     rules: dict[str, Any] | None = None,
     exclude_id: int | None = None,
     with_geometry: bool = True,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """Screen a drawn zone (GeoJSON geometry, EPSG:4326) or a saved one (`zone_id`, which is
     then left out of its own conflicts). Returns `area_ha` (hectares, geodesic), the overall
-    `verdict`, one verdict per rule with its reason, and the conflicts by category; each
-    `overlap_pct` is the share of the screened zone's area, `distance_m` geodesic metres.
+    `verdict`, one result per rule (`id`, `verdict`, a stable `code` with its `params` in
+    hectares and metres, and the `reason` in `lang`, en or fr), and the conflicts by category;
+    each `overlap_pct` is the share of the screened zone's area, `distance_m` geodesic metres.
     With `with_geometry`, overlaps carry their intersection and `geometry` is the zone.
     """
+    checked_lang = check_lang(lang)
     if (zone is None) == (zone_id is None):
         raise InvalidInput("Give either a geometry or a zone_id", where="geometry")
     checked_rules = rules_with(rules)
@@ -321,7 +316,7 @@ def screen(
         conflicts[row.category].append(_conflict(row.category, row, area_ha, with_geometry))
     for items in conflicts.values():
         items.sort(key=lambda c: (c.get("distance_m", 0.0), -c.get("overlap_ha", 0.0), c["id"]))
-    verdicts = _apply(checked_rules, area_ha, conflicts)
+    verdicts = with_reasons(_apply(checked_rules, area_ha, conflicts), checked_lang)
     overall = max((r["verdict"] for r in verdicts), key=_ORDER.__getitem__)
     answer = {
         "area_ha": round(area_ha, 6),

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from geo_service import jobs
-from geo_service.analysis import export, overlap, proximity, report, screen, zonal
+from geo_service.analysis import export, messages, overlap, proximity, report, screen, zonal
 from geo_service.api.deps import DbEngine, DbSession
 from geo_service.api.responses import GeoJSONResponse, JSONResponse
 
@@ -31,6 +31,10 @@ FormatParam = Annotated[
 AsyncParam = Annotated[
     bool,
     Query(alias="async", description="Run as a job: 202 with /jobs/{id} to follow its progress."),
+]
+LangParam = Annotated[
+    messages.Lang,
+    Query(description="Language of the rules' reasons and of the html report: en (default) or fr."),
 ]
 Work = Callable[[Session, jobs.Report | None], dict[str, Any]]
 _GEOMETRY_FORMATS = ("geojson", "html")
@@ -83,7 +87,9 @@ class ZonalRequest(BaseModel):
     )
 
 
-def _render(result: dict[str, Any], fmt: OutputFormat, title: str) -> Response:
+def _render(
+    result: dict[str, Any], fmt: OutputFormat, title: str, lang: messages.Lang = "en"
+) -> Response:
     if fmt == "csv":
         disposition = f'attachment; filename="{title.lower()}.csv"'
         return Response(
@@ -94,15 +100,23 @@ def _render(result: dict[str, Any], fmt: OutputFormat, title: str) -> Response:
     if fmt == "geojson":
         return GeoJSONResponse(export.to_geojson(result))
     if fmt == "html":
-        return HTMLResponse(report.to_html(result, title))
+        return HTMLResponse(
+            report.to_html(result, messages.text(f"title.{title.lower()}", lang), lang)
+        )
     return JSONResponse(result)
 
 
 def _answer(
-    work: Work, title: str, fmt: OutputFormat, session: Session, engine: Engine, run_async: bool
+    work: Work,
+    title: str,
+    fmt: OutputFormat,
+    session: Session,
+    engine: Engine,
+    run_async: bool,
+    lang: messages.Lang = "en",
 ) -> Response:
     if not run_async:
-        return _render(work(session, None), fmt, title)
+        return _render(work(session, None), fmt, title, lang)
 
     def job(progress: jobs.Report) -> dict[str, Any]:
         with Session(engine) as own:
@@ -149,6 +163,7 @@ def screen_endpoint(
     engine: DbEngine,
     format: FormatParam = "json",
     run_async: AsyncParam = False,
+    lang: LangParam = "en",
 ) -> Response:
     def work(s: Session, _progress: jobs.Report | None) -> dict[str, Any]:
         return screen.screen(
@@ -158,9 +173,10 @@ def screen_endpoint(
             rules=body.rules,
             exclude_id=body.exclude_id,
             with_geometry=format != "csv",
+            lang=lang,
         )
 
-    return _answer(work, "Screening", format, session, engine, run_async)
+    return _answer(work, "Screening", format, session, engine, run_async, lang)
 
 
 @router.post("/analysis/zonal", summary="Raster statistics per zone")

@@ -67,3 +67,16 @@ def test_analyze_screen_file(cli, tmp_path):
     answer = json.loads(out.output)
     assert answer["area_ha"] == pytest.approx(geod_ha(A), rel=0.005)
     assert [c["name"] for c in answer["conflicts"]["concessions"]] == ["b"]
+
+
+def test_analyze_screen_in_french(cli, tmp_path):
+    path = tmp_path / "zone.geojson"
+    path.write_text(json.dumps(mapping(A)))
+    out = cli("analyze", "screen", "--geometry", str(path), "--lang", "fr")
+    assert out.exit_code == 0, out.output
+    rules = {r["id"]: r for r in json.loads(out.output)["rules"]}
+    assert rules["active_exploitation_titles"]["code"] == "titles_clear"
+    assert rules["active_exploitation_titles"]["reason"] == (
+        "Ne chevauche aucun titre minier d'exploitation en vigueur"
+    )
+    assert rules["asm_zones"]["reason"] == "Chevauche une autre zone d'orpaillage"

@@ -3,6 +3,8 @@ and rules giving pass, warn or fail with reasons."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from shapely.geometry import LineString, Point, box, mapping
 from sqlalchemy import text
@@ -184,3 +186,143 @@ def test_an_invalid_zone_is_repaired_and_bad_input_refused(session, region):
     missing = session.execute(text("SELECT coalesce(max(id), 0) + 1000 FROM features")).scalar()
     with pytest.raises(UnknownFeature):
         screen(session, zone_id=missing)
+
+
+def _by_id(result) -> dict[str, dict]:
+    return {r["id"]: r for r in result["rules"]}
+
+
+def test_every_rule_gives_a_code_with_its_parameters(session, region):
+    rules = _by_id(screen(session, mapping(ZONE), exclude_id=region["zones"][0]))
+    assert {r: (v["verdict"], v["code"]) for r, v in rules.items()} == {
+        "max_area": ("pass", "area_within_max"),
+        "active_exploitation_titles": ("fail", "exploitation_title_overlap"),
+        "protected_areas": ("fail", "protected_area_too_close"),
+        "rivers": ("warn", "river_near"),
+        "settlements": ("warn", "settlement_near"),
+        "asm_zones": ("warn", "asm_zones_overlap"),
+        "hazards": ("warn", "hazards_near"),
+    }
+    area = rules["max_area"]["params"]
+    assert area["area_ha"] == pytest.approx(geod_ha(ZONE), rel=0.005)
+    assert area.keys() == {"area_ha", "max_ha"} and area["max_ha"] == 500
+    assert rules["active_exploitation_titles"]["params"] == {"count": 1, "titles": "PE-1"}
+    park = rules["protected_areas"]["params"]
+    assert park.keys() == {"id", "name", "distance_m", "limit_m"}
+    assert (park["id"], park["name"], park["limit_m"]) == (region["park"][0], "Parc", 1000)
+    assert close(park["distance_m"], geod_distance_m(ZONE, PARK))
+    river = rules["rivers"]["params"]
+    assert (river["name"], river["limit_m"]) == ("Fleuve", 100)
+    assert close(river["distance_m"], geod_distance_m(ZONE, RIVER))
+    village = rules["settlements"]["params"]
+    assert (village["name"], village["limit_m"]) == ("Village", 500)
+    assert close(village["distance_m"], geod_distance_m(ZONE, VILLAGE))
+    assert rules["asm_zones"]["params"] == {"count": 1}
+    assert rules["hazards"]["params"] == {"count": 2, "within_m": 2000}
+
+
+def test_codes_of_the_other_verdicts(session, region):
+    stricter = _by_id(
+        screen(
+            session,
+            mapping(ZONE),
+            exclude_id=region["zones"][0],
+            rules={
+                "max_area_ha": 1.0,
+                "exploitation_title_types": ["quarry"],  # PE-1 is then just another live title
+                "protected_area_distance_m": 500,  # the park at ~600 m: within twice that
+                "river_distance_m": 200,
+                "settlement_distance_m": 1000,
+            },
+        )
+    )
+    assert {r: (v["verdict"], v["code"]) for r, v in stricter.items()} == {
+        "max_area": ("fail", "area_over_max"),
+        "active_exploitation_titles": ("warn", "other_title_overlap"),
+        "protected_areas": ("warn", "protected_area_near"),
+        "rivers": ("fail", "river_too_close"),
+        "settlements": ("fail", "settlement_too_close"),
+        "asm_zones": ("warn", "asm_zones_overlap"),
+        "hazards": ("warn", "hazards_near"),
+    }
+    assert stricter["max_area"]["params"]["max_ha"] == 1
+    assert stricter["active_exploitation_titles"]["params"] == {"count": 1, "titles": "PE-1"}
+    assert stricter["protected_areas"]["params"]["limit_m"] == 500
+    assert stricter["rivers"]["params"]["limit_m"] == 200
+
+    clear = _by_id(screen(session, mapping(box(40.5, -8.5, 40.51, -8.49))))
+    assert {r: (v["verdict"], v["code"], v["params"]) for r, v in clear.items()} == {
+        "max_area": ("pass", "area_within_max", clear["max_area"]["params"]),
+        "active_exploitation_titles": ("pass", "titles_clear", {}),
+        "protected_areas": ("pass", "protected_area_clear", {"within_m": 2000}),
+        "rivers": ("pass", "river_clear", {"within_m": 200}),
+        "settlements": ("pass", "settlement_clear", {"within_m": 1000}),
+        "asm_zones": ("pass", "asm_zones_clear", {}),
+        "hazards": ("pass", "hazards_clear", {"within_m": 2000}),
+    }
+
+    # A zone across the river, the park and the village: each touches.
+    across = box(39.99, -7.99, 40.05, -7.97)
+    assert across.intersects(RIVER) and across.intersects(PARK) and across.contains(VILLAGE)
+    touching = _by_id(screen(session, mapping(across)))
+    for rule_id, code, name in [
+        ("rivers", "river_touches", "Fleuve"),
+        ("protected_areas", "protected_area_touches", "Parc"),
+        ("settlements", "settlement_touches", "Village"),
+    ]:
+        assert (touching[rule_id]["verdict"], touching[rule_id]["code"]) == ("fail", code)
+        assert touching[rule_id]["params"]["name"] == name
+        assert touching[rule_id]["params"].keys() == {"id", "name"}
+
+
+def _french(value: float, digits: int) -> str:
+    """A number as Intl writes it for fr-FR with at most `digits` decimals: narrow no-break
+    space between thousands, decimal comma, no trailing zeros."""
+    written = f"{value:,.{digits}f}"
+    if "." in written:
+        written = written.rstrip("0").rstrip(".")
+    return written.replace(",", "\u202f").replace(".", ",")
+
+
+def test_reasons_in_english_by_default_and_in_french_on_request(session, region):
+    english = _by_id(screen(session, mapping(ZONE), exclude_id=region["zones"][0]))
+    assert english["active_exploitation_titles"]["reason"] == (
+        "Overlaps an active exploitation title: PE-1"
+    )
+    assert english["asm_zones"]["reason"] == "Overlaps another ASM zone"
+    assert english["hazards"]["reason"] == (
+        "2 tailings facilities or abandoned mines within 2,000 m"
+    )
+
+    big = box(39.95, -8.05, 40.06, -7.95)  # about 12,000 ha
+    french = _by_id(screen(session, mapping(big), lang="fr"))
+    area = french["max_area"]
+    assert area["code"] == "area_over_max"
+    assert area["reason"] == (
+        f"Superficie de la zone : {_french(area['params']['area_ha'], 2)} ha, "
+        "au-delà de la limite de 500 ha"
+    )
+    shown = re.search(r"zone : ([\d\u202f]+,\d\d) ha", area["reason"]).group(1)
+    assert "\u202f" in shown
+    assert float(shown.replace("\u202f", "").replace(",", ".")) == pytest.approx(
+        geod_ha(big), rel=0.005
+    )
+    assert french["hazards"]["reason"] == (
+        "2 installations de stockage de résidus ou anciennes mines à moins de 2\u202f000 m"
+    )
+    assert french["settlements"]["reason"] == "La zone touche ou englobe la localité « Village »"
+
+    near = _by_id(screen(session, mapping(ZONE), exclude_id=region["zones"][0], lang="fr"))
+    assert near["active_exploitation_titles"]["reason"] == (
+        "Chevauche un titre minier d'exploitation en vigueur : PE-1"
+    )
+    assert near["asm_zones"]["reason"] == "Chevauche une autre zone d'orpaillage"
+    river = near["rivers"]
+    assert river["reason"] == (
+        f"La zone est à {_french(river['params']['distance_m'], 0)} m du cours d'eau « Fleuve », "
+        "à moins du double des 100 m exigés"
+    )
+    assert [r["code"] for r in near.values()] == [r["code"] for r in english.values()]
+
+    with pytest.raises(InvalidInput, match="de"):
+        screen(session, mapping(ZONE), lang="de")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import time
 
@@ -116,6 +117,47 @@ def test_screen_drawn_and_saved(client, layers):
     assert r.json()["area_ha"] == pytest.approx(geod_ha(ZONE), rel=0.005)
 
 
+def test_screen_in_french_as_json_csv_and_html(client, layers):
+    body = {"geometry": mapping(box(45.0, -9.0, 45.015, -8.985))}
+    english = {r["id"]: r for r in client.post("/analysis/screen", json=body).json()["rules"]}
+    r = client.post("/analysis/screen?lang=fr", json=body)
+    assert r.status_code == 200
+    french = {r["id"]: r for r in r.json()["rules"]}
+    titles = french["active_exploitation_titles"]
+    assert (titles["code"], titles["params"]) == (
+        "exploitation_title_overlap",
+        {"count": 1, "titles": "PE-9"},
+    )
+    assert titles["reason"] == "Chevauche un titre minier d'exploitation en vigueur : PE-9"
+    assert english["active_exploitation_titles"]["reason"] == (
+        "Overlaps an active exploitation title: PE-9"
+    )
+    assert {k: (v["code"], v["params"]) for k, v in french.items()} == {
+        k: (v["code"], v["params"]) for k, v in english.items()
+    }
+
+    r = client.post("/analysis/screen?format=csv&lang=fr", json=body)
+    rules = [line for line in csv.DictReader(io.StringIO(r.text)) if line["category"] == "rule"]
+    assert {line["reason"] for line in rules} == {rule["reason"] for rule in french.values()}
+
+    page = client.post("/analysis/screen?format=html&lang=fr", json=body).text
+    assert "Vérification de la zone" in page and "Règles" in page
+    for rule in french.values():
+        assert html.escape(rule["reason"]) in page
+    assert "non conforme" in page and "Overlaps" not in page
+
+
+def test_screen_language_is_documented_and_checked(client, layers):
+    operation = client.get("/openapi.json").json()["paths"]["/analysis/screen"]["post"]
+    [lang] = [p for p in operation["parameters"] if p["name"] == "lang"]
+    assert lang["in"] == "query" and lang["schema"]["enum"] == ["en", "fr"]
+    assert lang["schema"]["default"] == "en" and "fr" in lang["description"]
+    r = client.post("/analysis/screen?lang=wo", json={"geometry": mapping(ZONE)})
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "lang" in r.text
+
+
 def test_zonal(client, layers):
     r = client.post("/analysis/zonal", json={"raster": "an-raster", "zones": "an-zones"})
     [row] = r.json()["rows"]
@@ -147,6 +189,7 @@ def test_async_job_reports_and_finishes(client, layers):
         ("/analysis/screen", {"geometry": {"type": "Polygon", "coordinates": [[[500, 0]]]}}, 422),
         ("/analysis/screen", {"zone_id": 10**12}, 404),
         ("/analysis/screen", {"geometry": mapping(ZONE), "rules": {"max_area_ha": "x"}}, 400),
+        ("/analysis/screen?lang=de", {"geometry": mapping(ZONE)}, 422),
         ("/analysis/zonal", {"raster": "an-zones", "zones": "an-zones"}, 400),
     ],
 )

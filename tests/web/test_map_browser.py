@@ -250,6 +250,72 @@ def test_switch_to_french_translates_the_interface(page, live_server: str) -> No
     assert page.input_value("#lang-select") == "fr"
 
 
+def _french_number(text: str) -> float:
+    """A number as the French interface prints it (7 654,09)."""
+    return float(text.replace("\u202f", "").replace("\xa0", "").replace(",", "."))
+
+
+def _shown_reasons(page) -> dict[str, str]:
+    return page.eval_on_selector_all(
+        ".rules li",
+        """items => Object.fromEntries(items.map(li => [li.dataset.rule,
+            li.querySelector('.reason').textContent]))""",
+    )
+
+
+def test_french_screening_report_words_rules_in_french(page, live_server: str) -> None:
+    page.select_option("#lang-select", "fr")
+    page.wait_for_function("document.documentElement.lang === 'fr'")
+    concession = _demo_feature("concessions", code="PE-2015-103")
+    minx, miny, maxx, maxy = shape(concession["geometry"]).bounds
+    page.evaluate(
+        "b => app.map.fitBounds([[b[1], b[0] - 0.1], [b[3], b[2] + 0.15]])",
+        [minx, miny, maxx, maxy],
+    )
+    lat0, lat1 = miny + 0.3 * (maxy - miny), miny + 0.6 * (maxy - miny)
+    lng0, lng1 = maxx - 0.04, maxx + 0.06
+    screenings: list[str] = []
+    page.on("request", lambda r: "/analysis/screen" in r.url and screenings.append(r.url))
+    _draw_polygon(page, [(lat0, lng0), (lat0, lng1), (lat1, lng1), (lat1, lng0)])
+    page.wait_for_function("app.zones.report && document.querySelectorAll('.rules li').length")
+    page.wait_for_load_state("networkidle")
+
+    shown = _shown_reasons(page)
+    titles = shown["active_exploitation_titles"]
+    assert titles.startswith("Chevauche") and "PE-2015-103" in titles
+    area = re.fullmatch(
+        r"Superficie de la zone : ([\d\u202f]+(?:,\d+)?) ha, au-delà de la limite de 500 ha",
+        shown["max_area"],
+    )
+    drawn = shape(page.evaluate("app.zones.zone.layer.toGeoJSON().geometry"))
+    assert _french_number(area.group(1)) == pytest.approx(_hectares(drawn), abs=0.01, rel=1e-4)
+    assert page.locator(".rules li .rule-id").first.inner_text() == "Taille de la zone"
+
+    # The browser's French is the server's French, rule by rule, numbers included.
+    body = {"geometry": page.evaluate("app.zones.zone.layer.toGeoJSON().geometry")}
+    served = httpx.post(f"{live_server}/analysis/screen?lang=fr", json=body).json()["rules"]
+    assert shown == {rule["id"]: rule["reason"] for rule in served}
+
+    # Back to English: the same report is reworded without asking the server again.
+    asked = len(screenings)
+    page.select_option("#lang-select", "en")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    english = httpx.post(f"{live_server}/analysis/screen", json=body).json()["rules"]
+    assert _shown_reasons(page) == {rule["id"]: rule["reason"] for rule in english}
+    assert len(screenings) == asked
+
+    # The printable report follows the interface's language.
+    page.select_option("#lang-select", "fr")
+    page.wait_for_function("document.documentElement.lang === 'fr'")
+    with page.context.expect_page() as opened:
+        page.click("#zone-print")
+    report = opened.value
+    report.wait_for_load_state()
+    assert "lang=fr" in screenings[-1]
+    rules = report.locator("#screening-rules").text_content()
+    assert "Règles" in rules and "attention" in rules and titles in rules
+
+
 def _small_geojson(tmp_path: Path) -> Path:
     collection = {
         "type": "FeatureCollection",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from geo_service.analysis.messages import MESSAGES
 from geo_service.api.web import WEB, pick_language
 
 
@@ -40,6 +41,16 @@ def test_every_message_exists_in_both_languages() -> None:
     fr = json.loads((WEB / "static/i18n/fr.json").read_text(encoding="utf-8"))
     assert set(en) == set(fr)
     assert all(fr[key].strip() for key in fr)
+
+
+def test_the_app_words_rules_as_the_server_does() -> None:
+    """The map app renders rule reasons itself: its messages are the server's, key for key."""
+    for lang, table in MESSAGES.items():
+        web = json.loads((WEB / f"static/i18n/{lang}.json").read_text(encoding="utf-8"))
+        reasons = {key for key in table if key.startswith("reason.")}
+        assert reasons and sorted(reasons - set(web)) == []
+        shared = set(table) & set(web)
+        assert {k: web[k] for k in shared} == {k: table[k] for k in shared}
 
 
 def test_every_key_used_by_the_app_has_a_message() -> None:

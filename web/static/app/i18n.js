@@ -8,6 +8,10 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
 }
 
+export function has(key) {
+  return key in state.messages;
+}
+
 // A stored value (status, kind, title type...) as a label; unknown values are shown as they are.
 export function label(field, value) {
   if (value === null || value === undefined || value === "") return "";

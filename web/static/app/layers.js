@@ -174,7 +174,7 @@ export class Layers extends EventTarget {
       dataset: { slug: layer.slug },
       onchange: (e) => this.setFilter(layer.slug, rule.field, e.target.value),
     },
-    el("option", { value: "" }, `${fieldLabel(rule.field)}: ${t("layers.all")}`),
+    el("option", { value: "" }, t("label.pair", { field: fieldLabel(rule.field), value: t("layers.all") })),
     Object.keys(rule.colours).map((value) => el("option", { value, selected: value === current }, label(rule.field, value))));
     return el("div", { class: "layer-item" }, row, select);
   }

@@ -17,7 +17,7 @@ export function createMap(config) {
   const sameAsOffline = config.basemap_url === config.fallback_basemap_url;
   const configured = sameAsOffline
     ? offline
-    : L.tileLayer(config.basemap_url, { maxZoom: 19, attribution: "© OpenStreetMap contributors" });
+    : L.tileLayer(config.basemap_url, { maxZoom: 19, attribution: t("basemap.attribution") });
   configured.addTo(map);
 
   // A slow or absent connection: after a few failed tiles, fall back to the basemap we serve.
@@ -36,6 +36,12 @@ export function createMap(config) {
   const basemaps = {};
   const control = L.control.layers(null, null, { position: "topright", collapsed: true }).addTo(map);
   const renderBasemaps = () => {
+    if (!sameAsOffline) {
+      const shown = map.hasLayer(configured);
+      if (shown) map.attributionControl.removeAttribution(configured.getAttribution());
+      configured.options.attribution = t("basemap.attribution");
+      if (shown) map.attributionControl.addAttribution(configured.getAttribution());
+    }
     for (const layer of Object.values(basemaps)) control.removeLayer(layer);
     for (const key of Object.keys(basemaps)) delete basemaps[key];
     if (!sameAsOffline) basemaps[t("basemap.default")] = configured;
@@ -58,6 +64,23 @@ export function createMap(config) {
     document.getElementById("coordinates").textContent =
       `${lat.toFixed(5)}°, ${lng.toFixed(5)}°  (${t("map.zoom")} ${map.getZoom()})`;
   });
-  onLanguageChange(renderBasemaps);
+  // Leaflet's own controls carry English titles (read aloud by screen readers, shown on hover).
+  const renderControlTitles = () => {
+    const container = map.getContainer();
+    for (const [selector, key] of [[".leaflet-control-zoom-in", "map.zoom_in"], [".leaflet-control-zoom-out", "map.zoom_out"], [".leaflet-control-layers-toggle", "map.basemaps"]]) {
+      const button = container.querySelector(selector);
+      if (!button) continue;
+      button.title = t(key);
+      button.setAttribute("aria-label", t(key));
+    }
+  };
+  renderControlTitles();
+  map.on("popupopen", ({ popup }) => {
+    popup.getElement()?.querySelector(".leaflet-popup-close-button")?.setAttribute("aria-label", t("action.close"));
+  });
+  onLanguageChange(() => {
+    renderBasemaps();
+    renderControlTitles();
+  });
   return { map, scale };
 }

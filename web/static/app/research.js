@@ -70,7 +70,7 @@ export class Research {
 
   choose(file) {
     this.file = file;
-    document.getElementById("upload-file-name").textContent = `${file.name} (${formatNumber(file.size / 1024, 1)} kB)`;
+    document.getElementById("upload-file-name").textContent = t("upload.file", { name: file.name, kb: formatNumber(file.size / 1024, 1) });
     const slug = document.getElementById("upload-slug");
     slug.value = slugify(file.name);
     document.getElementById("upload-go").disabled = false;

@@ -1,7 +1,7 @@
 // Planner tools: draw, edit and delete ASM zones (Leaflet-Geoman) with a screening report that
 // follows the drawing, conflicts on the map, save as draft, lifecycle moves and history.
 import { getJSON, postJSON, patchJSON, request } from "./api.js";
-import { t, label, fieldLabel, formatNumber, onLanguageChange, currentLang } from "./i18n.js";
+import { t, has, label, fieldLabel, formatNumber, onLanguageChange, currentLang } from "./i18n.js";
 import { el, debounce, showError, showMessage, openBlob } from "./ui.js";
 
 const ZONES = "asm-zones";
@@ -18,6 +18,20 @@ const GROUPS = [
   ["rivers", [], "distance"],
   ["settlements", [], "distance"],
 ];
+// Decimal places of a rule's numeric parameters, as the server writes them (analysis/messages.py).
+const REASON_DIGITS = { area_ha: 2, max_ha: 2, distance_m: 0, limit_m: 0, within_m: 0, count: 0 };
+
+// A rule's reason in the current language from its code and parameters, so that switching
+// language needs no new request; the server's sentence when the code is not known here.
+export function ruleReason(rule) {
+  const key = `reason.${rule.code}`;
+  if (!rule.code || !has(key)) return rule.reason || "";
+  const vars = { n: rule.params?.count };
+  for (const [name, value] of Object.entries(rule.params || {})) {
+    vars[name] = name in REASON_DIGITS ? formatNumber(value, REASON_DIGITS[name]) : value;
+  }
+  return t(key, vars);
+}
 
 export class Zones {
   constructor(map, layers, config) {
@@ -26,6 +40,7 @@ export class Zones {
     this.transitions = config.zone_transitions;
     this.zone = { id: null, status: null, layer: null };
     this.report = null;
+    this.saved = [];
     this.screenSeq = 0;
     this.group = L.featureGroup().addTo(map);
     this.conflicts = L.featureGroup().addTo(map);
@@ -37,6 +52,7 @@ export class Zones {
       map.pm.setLang(lang);
       this.renderReport();
       this.renderStatus();
+      this.renderList();
       if (this.zone.id) this.loadHistory();
     });
   }
@@ -153,10 +169,10 @@ export class Zones {
     ];
     if (report.rules?.length) {
       parts.push(el("h4", {}, t("screen.rules")), el("ul", { class: "rules" }, report.rules.map((rule) =>
-        el("li", { class: `verdict-${rule.verdict}` },
+        el("li", { class: `verdict-${rule.verdict}`, dataset: { rule: rule.id } },
           el("span", { class: `verdict verdict-${rule.verdict}` }, t(`verdict.${rule.verdict}`)),
-          el("span", { class: "rule-id" }, t(`rule.${rule.id}`) === `rule.${rule.id}` ? rule.id : t(`rule.${rule.id}`)),
-          rule.reason ? el("span", { class: "reason" }, rule.reason) : null))));
+          el("span", { class: "rule-id" }, has(`rule.${rule.id}`) ? t(`rule.${rule.id}`) : rule.id),
+          el("span", { class: "reason", dataset: { code: rule.code || "" } }, ruleReason(rule))))));
     }
     for (const [key, fields, measure] of GROUPS) {
       const items = report.conflicts?.[key] || [];
@@ -166,7 +182,7 @@ export class Zones {
       } else {
         section.append(el("ul", {}, items.map((item) => el("li", { class: "conflict", dataset: { id: item.id } },
           el("strong", {}, item.name || item.code || `#${item.id}`),
-          fields.filter((f) => item[f] != null && item[f] !== item.name).map((f) => el("span", { class: "attr" }, `${fieldLabel(f)}: ${Array.isArray(item[f]) ? item[f].map((v) => label(f, v)).join(", ") : label(f, item[f])}`)),
+          fields.filter((f) => item[f] != null && item[f] !== item.name).map((f) => el("span", { class: "attr" }, t("label.pair", { field: fieldLabel(f), value: Array.isArray(item[f]) ? item[f].map((v) => label(f, v)).join(", ") : label(f, item[f]) }))),
           measure === "overlap" && item.overlap_ha != null
             ? el("span", { class: "measure overlap" }, t("screen.overlap", { ha: formatNumber(item.overlap_ha, 2), pct: formatNumber(item.overlap_pct, 1) }))
             : null,
@@ -293,16 +309,19 @@ export class Zones {
   }
 
   async loadList() {
-    const list = document.getElementById("zone-list");
     try {
-      const collection = await getJSON(`/collections/${ZONES}/items?limit=500`);
-      list.replaceChildren(...collection.features.map((f) => el("li", {},
-        el("button", { type: "button", class: "zone-link", dataset: { id: f.id }, onclick: () => this.open(f.id) },
-          el("span", {}, f.properties.name || f.properties.code || `#${f.id}`),
-          el("span", { class: `status status-${f.properties.status}` }, label("status", f.properties.status))))));
+      this.saved = (await getJSON(`/collections/${ZONES}/items?limit=500`)).features;
+      this.renderList();
     } catch (error) {
       showError(error);
     }
+  }
+
+  renderList() {
+    document.getElementById("zone-list").replaceChildren(...this.saved.map((f) => el("li", {},
+      el("button", { type: "button", class: "zone-link", dataset: { id: f.id }, onclick: () => this.open(f.id) },
+        el("span", {}, f.properties.name || f.properties.code || `#${f.id}`),
+        el("span", { class: `status status-${f.properties.status}` }, label("status", f.properties.status))))));
   }
 
   async loadHistory() {
@@ -323,7 +342,8 @@ export class Zones {
     }
   }
 
-  // The folium page from the server: a static map and tables a planner attaches to a file.
+  // The folium page from the server, in the interface's language: a static map and the rules
+  // a planner attaches to a file.
   async print() {
     const geometry = this.geometry();
     if (!geometry) {
@@ -331,7 +351,8 @@ export class Zones {
       return;
     }
     try {
-      openBlob(await request("POST", "/analysis/screen?format=html", { json: this.screenBody(geometry), as: "blob" }));
+      const url = `/analysis/screen?format=html&lang=${currentLang()}`;
+      openBlob(await request("POST", url, { json: this.screenBody(geometry), as: "blob" }));
     } catch (error) {
       showError(error);
     }
