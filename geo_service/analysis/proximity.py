@@ -5,6 +5,8 @@ Exact on the spheroid yet index-driven: a planar nearest-neighbour probe (`<->` 
 every piece within that bound (a degree box from `geo_expand_m`, then ST_DWithin on geography) is
 then measured and ranked. Degrees of longitude and latitude differ in length, so the planar probe
 alone could rank a farther feature first; the bound makes the result the true geodesic nearest.
+Near ±180° the box and the probe also look across, so a target 2 km away on the far side of the
+antimeridian is found (Fiji, the Aleutians, Chukotka).
 
     >>> nearest(session, "mine-sites", "rivers", within_m=5000)["rows"][0]
     {'source': {'id': 1, 'name': 'Kobada'}, 'target': {'id': 88, 'name': 'Niger'},
@@ -24,37 +26,66 @@ from geo_service.errors import InvalidInput
 # Farther than any two points on Earth: the bound when the probe finds fewer than k targets.
 _EVERYWHERE_M = 2.1e7
 
-# The probe's bound gets a hair of slack (1 ppm + 1 cm) because ST_DWithin at exactly the k-th
-# distance can miss the k-th feature by rounding.
-_NEAREST = """
+# Only target pieces whose feature passes the target filter (a primary-key look-up per piece).
+_TARGET = "EXISTS (SELECT FROM features f WHERE f.id = tp.feature_id AND {target_filter})"
+
+
+def _probe(origin: str) -> str:
+    """SQL for the k-th smallest geodesic distance (metres) to the features owning the `:probe`
+    pieces planar-nearest to `origin`: any k features bound the true k-th nearest from above
+    (NULL if fewer than k are found). A hair of slack (1 ppm + 1 cm) because ST_DWithin at
+    exactly the k-th distance can miss the k-th feature by rounding.
+    """
+    return f"""(
+      SELECT max(d) * 1.000001 + 0.01 FROM (
+        SELECT min(ST_Distance(c.geom::geography, s.geog)) AS d FROM (
+          SELECT tp.feature_id, tp.geom FROM feature_pieces tp
+           WHERE tp.layer_id = :tgt AND tp.feature_id <> s.id AND {_TARGET}
+           ORDER BY tp.geom <-> {origin} LIMIT :probe
+        ) c GROUP BY c.feature_id ORDER BY d LIMIT :k
+      ) x HAVING count(*) >= :k)"""
+
+
+# Degree boxes and planar probes end at ±180° while the spheroid goes on: a source at 179.99°E is
+# 2 km from a target at 179.99°W. `dx` (∓360°) brings what lies beyond the source's side of ±180°
+# back onto the map: the box shifted by `dx` finds the targets across (a second `&&`, which the
+# index answers as a BitmapOr; a box that does not reach ±180° lands off the map and finds nothing
+# at the cost of one index page), and when the first bound's box reaches past ±180° a second
+# probe from the source shifted by `dx` tightens the bound. Geography distances need no help.
+# OFFSET 0 keeps each bound computed once per source; flattened, the planner would copy the
+# probes into every expression that uses the bound.
+_NEAREST = f"""
     WITH s AS (
-      SELECT f.id, f.name, f.geom, f.geom::geography AS geog FROM features f
-       WHERE f.layer_id = :src AND {source_filter}
-    ), t AS (
-      SELECT f.id FROM features f WHERE f.layer_id = :tgt AND {target_filter}
+      SELECT f.id, f.name, f.geom, f.geom::geography AS geog,
+             CASE WHEN ST_XMin(f.geom) + ST_XMax(f.geom) > 0 THEN -360.0 ELSE 360.0 END AS dx
+        FROM features f
+       WHERE f.layer_id = :src AND {{source_filter}}
     )
     SELECT s.id, s.name, n.tid, tf.name, n.d,
-           CASE WHEN :with_geometry THEN ST_AsGeoJSON(ST_ShortestLine(s.geom, tf.geom), 7) END
+           CASE WHEN :with_geometry THEN ST_AsGeoJSON(ST_WrapX(ST_WrapX((
+             SELECT l FROM (VALUES (ST_ShortestLine(s.geom, tf.geom)),
+                                   (ST_ShortestLine(s.geom, ST_Translate(tf.geom, -s.dx, 0)))) v(l)
+              ORDER BY ST_Length(l) LIMIT 1), 180, -360), -180, 360), 7) END
       FROM s
      CROSS JOIN LATERAL (
-       SELECT COALESCE(CAST(:within_m AS float8), (
-         SELECT max(d) * 1.000001 + 0.01 FROM (
-           SELECT min(ST_Distance(c.geom::geography, s.geog)) AS d FROM (
-             SELECT tp.feature_id, tp.geom FROM feature_pieces tp
-              WHERE tp.layer_id = :tgt AND tp.feature_id <> s.id
-                AND tp.feature_id IN (SELECT id FROM t)
-              ORDER BY tp.geom <-> s.geom LIMIT :probe
-           ) c GROUP BY c.feature_id ORDER BY d LIMIT :k
-         ) x HAVING count(*) >= :k
-       ), :everywhere) AS bound
+       SELECT COALESCE(CAST(:within_m AS float8), {_probe("s.geom")}, :everywhere) AS m
+       OFFSET 0
+     ) r
+     CROSS JOIN LATERAL (
+       SELECT CASE WHEN CAST(:within_m AS float8) IS NULL
+                    AND (ST_XMax(box) > 180 OR ST_XMin(box) < -180)
+                   THEN least(r.m, {_probe("ST_Translate(s.geom, s.dx, 0)")})
+                   ELSE r.m END AS m
+         FROM geo_expand_m(s.geom, r.m) box
+       OFFSET 0
      ) b
+     CROSS JOIN LATERAL geo_expand_m(s.geom, b.m) box
      CROSS JOIN LATERAL (
        SELECT tp.feature_id AS tid, min(ST_Distance(tp.geom::geography, s.geog)) AS d
          FROM feature_pieces tp
-        WHERE tp.layer_id = :tgt AND tp.feature_id <> s.id
-          AND tp.feature_id IN (SELECT id FROM t)
-          AND tp.geom && geo_expand_m(s.geom, b.bound)
-          AND ST_DWithin(tp.geom::geography, s.geog, b.bound)
+        WHERE tp.layer_id = :tgt AND tp.feature_id <> s.id AND {_TARGET}
+          AND (tp.geom && box OR tp.geom && ST_Translate(box, s.dx, 0))
+          AND ST_DWithin(tp.geom::geography, s.geog, b.m)
         GROUP BY tp.feature_id
         ORDER BY d, tp.feature_id
         LIMIT :k

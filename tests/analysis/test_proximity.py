@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
-from shapely.geometry import LineString, Point, box
+from shapely import get_coordinates, segmentize
+from shapely.geometry import LineString, MultiPolygon, Point, box, shape
+from sqlalchemy import text
 
 from geo_service.analysis.proximity import nearest
 from geo_service.errors import InvalidInput
@@ -98,3 +101,73 @@ def test_filters_and_bad_arguments(session):
         nearest(session, "pxf-src", "pxf-tgt", k=0)
     with pytest.raises(InvalidInput):
         nearest(session, "pxf-src", "pxf-tgt", k=None)
+
+
+@pytest.mark.parametrize("side", [1, -1], ids=["east-of-180", "west-of-180"])
+def test_nearest_across_the_antimeridian(session, side):
+    """Fiji: a target 2 km away across ±180° must beat the same-side ones, even when those
+    fill the planar probe (degrees say the one across is 360° away)."""
+    src = Point(side * 179.99, -16.5)
+    across, same = Point(-side * 179.99, -16.5), Point(side * 179.5, -16.5)
+    decoys = [Point(side * (179.0 + i * 0.02), -16.6) for i in range(20)]
+    slug = f"am{side}"
+    add_layer(session, f"{slug}-src", [(src, {"name": "s"})])
+    targets = [across, same, *decoys]
+    tids = add_layer(
+        session, f"{slug}-tgt", [(p, {"name": f"t{i}"}) for i, p in enumerate(targets)]
+    )
+    ranked = sorted(
+        (GEOD.inv(src.x, src.y, t.x, t.y)[2], tid) for tid, t in zip(tids, targets, strict=True)
+    )
+    assert ranked[0][1] == tids[0] and ranked[1][1] == tids[1]
+
+    [nearest_row] = nearest(session, f"{slug}-src", f"{slug}-tgt", with_geometry=True)["rows"]
+    within = nearest(session, f"{slug}-src", f"{slug}-tgt", within_m=5000, k=None)["rows"]
+    two = nearest(session, f"{slug}-src", f"{slug}-tgt", k=2)["rows"]
+
+    assert nearest_row["target"]["id"] == tids[0]
+    assert abs(nearest_row["distance_m"] - ranked[0][0]) <= 1.0
+    # The line drawn is the short one, cut at ±180° (RFC 7946), not one across the whole map.
+    line = shape(nearest_row["geometry"])
+    assert line.geom_type == "MultiLineString"
+    assert all(-180 <= x <= 180 for x in get_coordinates(line)[:, 0])
+    assert abs(GEOD.geometry_length(line) - ranked[0][0]) <= 1.0
+    assert [r["target"]["id"] for r in within] == [tids[0]]
+    assert [r["target"]["id"] for r in two] == [tids[0], tids[1]]
+    assert all(abs(r["distance_m"] - d) <= 1.0 for r, (d, _) in zip(two, ranked[:2], strict=True))
+
+
+def test_nearest_polygon_split_at_the_antimeridian(session):
+    """An island stored as a MultiPolygon split at 180° (RFC 7946), dense enough to be cut into
+    pieces: its nearest part lies across 180° from the source, about 6 km away, before a point
+    about 10 km away on the source's side."""
+    east = box(179.95, -16.30, 180.0, -16.20)
+    west = box(-180.0, -16.30, -179.95, -16.05)
+    island = MultiPolygon([segmentize(east, 0.001), segmentize(west, 0.001)])
+    src, same = Point(179.99, -16.0), Point(179.9, -16.0)
+    add_layer(session, "amp-src", [(src, {"name": "s"})])
+    island_id, same_id = add_layer(
+        session, "amp-tgt", [(island, {"name": "island"}), (same, {"name": "same"})]
+    )
+    # Every boundary point of both parts, measured on the spheroid (Geod takes any longitude).
+    boundary = get_coordinates(segmentize(island.boundary, 0.00005))
+    n = len(boundary)
+    expected = float(
+        np.min(GEOD.inv(np.full(n, src.x), np.full(n, src.y), boundary[:, 0], boundary[:, 1])[2])
+    )
+    same_m = GEOD.inv(src.x, src.y, same.x, same.y)[2]
+    assert expected < same_m
+
+    rows = nearest(session, "amp-src", "amp-tgt", k=2)["rows"]
+    [within] = nearest(session, "amp-src", "amp-tgt", within_m=expected + 100)["rows"]
+
+    assert [r["target"]["id"] for r in rows] == [island_id, same_id]
+    assert abs(rows[0]["distance_m"] - expected) <= 1.0
+    assert abs(rows[1]["distance_m"] - same_m) <= 1.0
+    assert within["target"]["id"] == island_id
+    assert (
+        session.execute(
+            text("SELECT count(*) FROM feature_parts WHERE feature_id = :id"), {"id": island_id}
+        ).scalar_one()
+        > 1
+    )
