@@ -86,7 +86,10 @@ def rules_with(overrides: dict[str, Any] | None) -> Rules:
 
 _SCREEN = """
     WITH z AS (
-      SELECT g, g::geography AS geog FROM (
+      -- dx: the shift that brings the far side of the antimeridian next to the zone, so a box
+      -- reaching past ±180 also finds, through the index, what lies just across it.
+      SELECT g, g::geography AS geog,
+             CASE WHEN ST_XMin(g) + ST_XMax(g) > 0 THEN -360.0 ELSE 360.0 END AS dx FROM (
         SELECT ST_CollectionExtract(ST_MakeValid(
                  CASE WHEN CAST(:zone_id AS bigint) IS NULL
                       THEN ST_SetSRID(ST_GeomFromGeoJSON(CAST(:geojson AS text)), 4326)
@@ -113,7 +116,8 @@ _SCREEN = """
              ST_Intersects(fp.geom, z.g) AS meets
         FROM lyr, z, feature_pieces fp
        WHERE fp.layer_id = lyr.id
-         AND fp.geom && geo_expand_m(z.g, lyr.radius_m)
+         AND (fp.geom && geo_expand_m(z.g, lyr.radius_m)
+              OR fp.geom && ST_Translate(geo_expand_m(z.g, lyr.radius_m), z.dx, 0))
          AND fp.feature_id IS DISTINCT FROM CAST(:exclude_id AS bigint)
     ), near AS (
       SELECT p.slug, p.category, p.feature_id,

@@ -326,3 +326,17 @@ def test_reasons_in_english_by_default_and_in_french_on_request(session, region)
 
     with pytest.raises(InvalidInput, match="de"):
         screen(session, mapping(ZONE), lang="de")
+
+
+@pytest.mark.parametrize("side", [1, -1])
+def test_a_river_across_the_antimeridian_is_found(session, side) -> None:
+    """A zone just west of 180° (or east of -180°) and a river 1.6 km away on the other side."""
+    zone = (
+        box(179.98, -16.52, 179.995, -16.5) if side == 1 else box(-179.995, -16.52, -179.98, -16.5)
+    )
+    across = LineString([(-179.99 * side, -16.6), (-179.99 * side, -16.4)])
+    add_layer(session, "sc-am-rivers", [(across, {"name": "Across"})], theme="river")
+    result = screen(session, zone=mapping(zone), rules={"river_distance_m": 2000})
+    (river,) = [r for r in result["conflicts"]["rivers"] if r["name"] == "Across"]
+    assert close(river["distance_m"], geod_distance_m(zone, across))
+    assert 1500 < river["distance_m"] < 1700
