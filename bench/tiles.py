@@ -1,16 +1,19 @@
 """Vector tile speed: this service against tipg on the same PostGIS, same tiles, same client.
 
-    .venv/bin/python -m bench.tiles [--features 50000] [--concurrency 8] [--max-seconds 60]
+    .venv/bin/python -m bench.tiles [--features 50000] [--parks 0] [--concurrency 8]
+                                    [--max-seconds 60]
 
-Loads about 50,000 polygons (8 to 24 vertices each) into a separate database `geo_bench`
-(on GEO_SERVICE_DATABASE_URL's server, or the embedded cluster), starts this service and tipg
-side by side with uvicorn (one worker each) on loopback, and drives both with the same closed-
-loop client (`concurrency` requests in flight, each sent when the previous one returns) over
-the same shuffled list of tiles, zooms 5 to 12 over the layer. Two passes per server: cold (our
-tile cache empty; tipg has none) then warm. PostgreSQL's own buffers are warmed first, so
-neither server pays for disk reads the other does not. tipg is capped by no feature limit
-(TIPG_MAX_FEATURES_PER_TILE raised), so both draw every feature. Prints tiles/s, p50 and p95
-latency per server and pass, and the ratios.
+Loads about 50,000 polygons (8 to 24 vertices each) into a separate database `geo_bench_tiles`
+(on GEO_SERVICE_DATABASE_URL's server, or the embedded cluster), or with `--parks 100` instead
+100 national parks of 20,000 to 40,000 vertices each (tiles from zoom 0, where one tile holds
+them all), starts this service and tipg side by side with uvicorn (one worker each) on loopback,
+and drives both with the same closed-loop client (`concurrency` requests in flight, each sent
+when the previous one returns) over the same shuffled list of tiles, zooms 5 (0 for the parks)
+to 12 over the layer. Two passes per server: cold (our tile cache empty; tipg has none) then
+warm. PostgreSQL's own buffers are warmed first, so neither server pays for disk reads the other
+does not. tipg is capped by no feature limit (TIPG_MAX_FEATURES_PER_TILE raised), so both draw
+every feature. Prints tiles/s, p50 and p95 latency per server and pass, the median latency per
+zoom, and the ratios.
 """
 
 from __future__ import annotations
@@ -36,8 +39,7 @@ from geo_service.db.engine import database_url, local_cluster, migrate
 from geo_service.settings import DatabaseSettings
 
 BBOX = (-9.6, 11.4, -7.4, 13.0)
-ZOOMS = list(range(5, 13))
-SLUG = "bench-polygons"
+DATABASE = "geo_bench_tiles"
 
 # Rotated irregular polygons of 8 to 24 vertices, 50 m to 1.5 km across, with cadastre-like
 # attributes, generated in SQL so the load takes seconds.
@@ -59,6 +61,25 @@ SELECT %(layer)s, 'Permis ' || i,
   ) q
 """
 
+# Parks 10 to 50 km across whose boundary wiggles at several scales, down to metres (as a
+# digitised boundary does), so that each zoom keeps a different share of the vertices.
+PARKS_SQL = """
+INSERT INTO features (layer_id, name, properties, geom)
+SELECT %(layer)s, 'Parc ' || i,
+       jsonb_build_object('wdpa_id', 500000 + i, 'designation', 'Parc national'),
+       ST_SetSRID(ST_MakePolygon(ST_AddPoint(line, ST_StartPoint(line))), 4326)
+  FROM (
+    SELECT i, ST_MakeLine(ARRAY(
+             SELECT ST_MakePoint(cx + r * f * cos(a), cy + r * f * sin(a))
+               FROM (SELECT 2 * pi() * k / n AS a FROM generate_series(0, n - 1) k) t,
+                    LATERAL (SELECT 1 + 0.08 * sin(7 * a + i) + 0.03 * sin(53 * a + 2 * i)
+                                    + 0.01 * sin(401 * a) + 0.0005 * random() AS f) w)) AS line
+      FROM (SELECT i, %(w)s + random() * %(dw)s AS cx, %(s)s + random() * %(dh)s AS cy,
+                   0.05 + random() * 0.2 AS r, 20000 + (random() * 20000)::int AS n
+              FROM generate_series(1, %(n)s) i) p
+  ) q
+"""
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -66,41 +87,47 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare_database(count: int) -> tuple[str, str]:
-    """A fresh `geo_bench` database holding `count` polygons; (SQLAlchemy URL, libpq URL)."""
+def prepare_database(count: int, parks: int) -> tuple[str, str, str]:
+    """A fresh database holding `count` polygons, or `parks` parks if not 0;
+    (SQLAlchemy URL, libpq URL, layer slug)."""
     settings = DatabaseSettings()
     if settings.database_url:
         admin = settings.database_url.replace("postgresql+psycopg://", "postgresql://")
         base = admin.rsplit("/", 1)[0]
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS geo_bench WITH (FORCE)")
-            conn.execute("CREATE DATABASE geo_bench")
-        libpq = f"{base}/geo_bench"
+            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {DATABASE}")
+        libpq = f"{base}/{DATABASE}"
         url = libpq.replace("postgresql://", "postgresql+psycopg://", 1)
     else:
         cluster = local_cluster(settings)
         cluster.start()
-        url = cluster.create_database("geo_bench", drop=True)
-        libpq = cluster.libpq_url("geo_bench")
+        url = cluster.create_database(DATABASE, drop=True)
+        libpq = cluster.libpq_url(DATABASE)
     migrate(url)
+    if parks:
+        slug, kind, sql = "bench-parks", "reference", PARKS_SQL
+    else:
+        slug, kind, sql = "bench-polygons", "concession", LOAD_SQL
     with psycopg.connect(libpq, autocommit=True) as conn:
         layer = conn.execute(
-            "INSERT INTO layers (slug, title, kind) VALUES (%s, 'Bench polygons', 'concession') "
-            "RETURNING id",
-            (SLUG,),
+            "INSERT INTO layers (slug, title, kind) VALUES (%s, %s, %s) RETURNING id",
+            (slug, slug.replace("-", " ").capitalize(), kind),
         ).fetchone()[0]
         w, s, e, n = BBOX
+        t0 = time.perf_counter()
         conn.execute(
-            LOAD_SQL, {"layer": layer, "n": count, "w": w, "dw": e - w, "s": s, "dh": n - s}
+            sql, {"layer": layer, "n": parks or count, "w": w, "dw": e - w, "s": s, "dh": n - s}
         )
-        conn.execute("VACUUM ANALYZE features")
+        print(f"inserted in {time.perf_counter() - t0:.1f}s (with the triggers' work)")
+        conn.execute("VACUUM ANALYZE")
         conn.execute("SELECT count(*), sum(ST_NPoints(geom)) FROM features")  # warm the buffers
-    return url, libpq
+    return url, libpq, slug
 
 
-def tile_list(seed: int = 1) -> list[morecantile.Tile]:
+def tile_list(zooms: list[int], seed: int = 1) -> list[morecantile.Tile]:
     tms = morecantile.tms.get("WebMercatorQuad")
-    tiles = list(tms.tiles(*BBOX, zooms=ZOOMS))
+    tiles = list(tms.tiles(*BBOX, zooms=zooms))
     random.Random(seed).shuffle(tiles)
     return tiles
 
@@ -123,9 +150,13 @@ def start(command: list[str], env: dict[str, str], port: int, probe: str) -> sub
     raise RuntimeError(f"server on port {port} did not start")
 
 
-async def drive(urls: list[str], concurrency: int, max_seconds: float) -> dict[str, float]:
-    """Closed loop: `concurrency` workers, each sending its next request when one returns."""
+async def drive(
+    urls: list[tuple[int, str]], concurrency: int, max_seconds: float
+) -> dict[str, float]:
+    """Closed loop: `concurrency` workers, each sending its next request when one returns.
+    `urls` are (zoom, url); the result holds overall figures and `z<zoom>`: median ms."""
     latencies: list[float] = []
+    by_zoom: dict[int, list[float]] = {}
     statuses: dict[int, int] = {}
     queue = iter(urls)
     deadline = time.monotonic() + max_seconds
@@ -135,13 +166,14 @@ async def drive(urls: list[str], concurrency: int, max_seconds: float) -> dict[s
     ) as client:
 
         async def worker() -> None:
-            for url in queue:
+            for z, url in queue:
                 if time.monotonic() > deadline:
                     return
                 t0 = time.perf_counter()
                 response = await client.get(url)
                 await response.aread()
                 latencies.append(time.perf_counter() - t0)
+                by_zoom.setdefault(z, []).append(latencies[-1])
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
 
         started = time.perf_counter()
@@ -154,12 +186,13 @@ async def drive(urls: list[str], concurrency: int, max_seconds: float) -> dict[s
         "p50_ms": statistics.median(latencies) * 1000,
         "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000,
         "errors": sum(n for code, n in statuses.items() if code not in (200, 204)),
-    }
+    } | {f"z{z}": statistics.median(ms) * 1000 for z, ms in sorted(by_zoom.items())}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=int, default=50_000)
+    parser.add_argument("--parks", type=int, default=0, help="parks instead of small polygons")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-seconds", type=float, default=60.0)
     args = parser.parse_args()
@@ -171,10 +204,12 @@ def main() -> None:
         sys.exit("tipg is missing: .venv/bin/pip install '.[bench]'")
 
     t0 = time.perf_counter()
-    url, libpq = prepare_database(args.features)
-    print(f"loaded {args.features} polygons into geo_bench in {time.perf_counter() - t0:.1f}s")
-    tiles = tile_list()
-    print(f"{len(tiles)} tiles, zooms {ZOOMS[0]}-{ZOOMS[-1]}, concurrency {args.concurrency}")
+    url, libpq, slug = prepare_database(args.features, args.parks)
+    what = f"{args.parks} parks" if args.parks else f"{args.features} polygons"
+    print(f"loaded {what} into {DATABASE} in {time.perf_counter() - t0:.1f}s")
+    zooms = list(range(0 if args.parks else 5, 13))
+    tiles = tile_list(zooms)
+    print(f"{len(tiles)} tiles, zooms {zooms[0]}-{zooms[-1]}, concurrency {args.concurrency}")
 
     ours_port, tipg_port = _free_port(), _free_port()
     home = tempfile.mkdtemp(prefix="geo-bench-")
@@ -192,11 +227,11 @@ def main() -> None:
          "TIPG_MAX_FEATURES_PER_TILE": "10000000", "DB_MAX_CONN_SIZE": "16"},
         tipg_port, "/collections",
     )  # fmt: skip
-    ours_urls = [f"http://127.0.0.1:{ours_port}/tiles/{SLUG}/{t.z}/{t.x}/{t.y}.mvt" for t in tiles]
-    tipg_urls = [
-        f"http://127.0.0.1:{tipg_port}/collections/public.features/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
-        for t in tiles
+    ours_urls = [
+        (t.z, f"http://127.0.0.1:{ours_port}/tiles/{slug}/{t.z}/{t.x}/{t.y}.mvt") for t in tiles
     ]
+    tipg_base = f"http://127.0.0.1:{tipg_port}/collections/public.features/tiles/WebMercatorQuad"
+    tipg_urls = [(t.z, f"{tipg_base}/{t.z}/{t.x}/{t.y}") for t in tiles]
     results: dict[tuple[str, str], dict[str, float]] = {}
     try:
         for phase in ("cold", "warm"):
@@ -215,6 +250,11 @@ def main() -> None:
     for (name, phase), r in results.items():
         print(f"| {name} | {phase} | {r['tiles']:.0f} | {r['tiles_per_s']:.1f} | {r['p50_ms']:.1f} "
               f"| {r['p95_ms']:.1f} | {r['errors']:.0f} |")  # fmt: skip
+    print("\nmedian ms by zoom\n| server | pass | " + " | ".join(f"z{z}" for z in zooms) + " |")
+    print("|---|---|" + "---:|" * len(zooms))
+    for (name, phase), r in results.items():
+        cells = (f"{r[f'z{z}']:.1f}" if f"z{z}" in r else "-" for z in zooms)
+        print(f"| {name} | {phase} | " + " | ".join(cells) + " |")
     for phase in ("cold", "warm"):
         ours_r, tipg_r = results[("geo-service", phase)], results[("tipg", phase)]
         print(f"{phase}: geo-service / tipg = {ours_r['tiles_per_s'] / tipg_r['tiles_per_s']:.2f}x "

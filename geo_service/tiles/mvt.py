@@ -7,6 +7,13 @@ exact on screen while dropping the vertices nobody can see, then clipped to the 
 buffer and snapped to the tile grid by ST_AsMVTGeom.
 Features smaller than a tile unit may vanish at low zooms, as in every MVT server.
 
+Features of more than 1,000 vertices up to zoom 12 are drawn from their simplified copy in
+`feature_simplified` (migration 0003_tiles), already in EPSG:3857 and within one unit of the
+tile's zoom of the feature, so a national park is neither read whole nor reprojected per tile.
+Which features a tile holds is still decided on their own geometry: a copy that crosses the tile
+shrunk by a unit, or that stays farther than a unit from it, answers for its feature; only a
+copy within a unit of the tile's edge has the feature itself tested.
+
 Each feature carries `id` (also the MVT feature id), `name` and its kind's styling fields;
 arrays (minerals, hazards) become comma-separated strings, since MVT values are scalars, and
 empty arrays are left out.
@@ -83,7 +90,11 @@ def _columns(i: int, kind: str, properties: tuple[str, ...] | None) -> str:
 
 
 # One MVT layer of the tile. The inner OFFSET 0 keeps the subquery apart, so each geometry is
-# transformed only once; the bounding-box test uses the GiST index on (layer_id, geom).
+# reprojected or looked up only once; the bounding-box test uses the GiST index on geom. The
+# copy is looked up only for features not `whole` (0002: at most 256 vertices), so a small
+# feature costs no index probe. The tile test is exact: a copy lies within its tolerance (at
+# most one unit here) of the feature, so crossing the square shrunk by a unit proves the feature
+# is in and staying over a unit away proves it out; in between, the feature itself decides.
 _LAYER_SQL = """
 coalesce((
   SELECT ST_AsMVT(m.*, %(slug{i})s, {extent}, 'geom', 'fid')
@@ -92,8 +103,13 @@ coalesce((
              ST_AsMVTGeom(ST_Simplify(c.g, %(tolerance)s, true),
                           ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {extent}, {buffer}, true) AS geom
         FROM (
-          SELECT f.id, f.name, f.properties, ST_Transform(f.geom, 3857) AS g
+          SELECT f.id, f.name, f.properties, f.geom, s.geom IS NOT NULL AS simplified,
+                 coalesce(s.geom, ST_Transform(f.geom, 3857)) AS g
             FROM features f
+            LEFT JOIN LATERAL (
+                   SELECT fs.geom FROM feature_simplified fs
+                    WHERE NOT f.whole AND fs.feature_id = f.id AND fs.maxzoom >= %(z)s
+                    ORDER BY fs.maxzoom LIMIT 1) s ON true
            WHERE f.layer_id = %(layer{i})s
              AND f.geom && ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326)
              AND NOT EXISTS (
@@ -108,7 +124,17 @@ coalesce((
                       END, false))
           OFFSET 0
         ) c
-       WHERE ST_Intersects(c.g, ST_TileEnvelope(%(z)s, %(x)s, %(y)s))
+       WHERE CASE
+               WHEN NOT c.simplified
+                 THEN ST_Intersects(c.g, ST_TileEnvelope(%(z)s, %(x)s, %(y)s))
+               WHEN ST_Intersects(c.g, ST_TileEnvelope(%(z)s, %(x)s, %(y)s,
+                                                       margin => -1.0 / {extent}))
+                 THEN true
+               WHEN ST_DWithin(c.g, ST_TileEnvelope(%(z)s, %(x)s, %(y)s), %(tolerance)s)
+                 THEN ST_Intersects(ST_Transform(c.geom, 3857),
+                                    ST_TileEnvelope(%(z)s, %(x)s, %(y)s))
+               ELSE false
+             END
     ) m
    WHERE m.geom IS NOT NULL
 ), ''::bytea)"""
