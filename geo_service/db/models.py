@@ -64,6 +64,11 @@ class Layer(Base):
 
 
 class Feature(Base):
+    """One feature of a layer. Migrations 0002 and 0003 add, maintained by triggers and never
+    written by the application: the generated column `whole` and the tables `feature_parts`
+    (subdivided pieces for analyses, read through the view `feature_pieces`) and
+    `feature_simplified` (per-zoom-band copies of large features for tiles)."""
+
     __tablename__ = "features"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
