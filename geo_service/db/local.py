@@ -201,6 +201,8 @@ class LocalCluster:
         probe.rmdir()
         digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:12]
         fallback = _FALLBACK_ROOT / digest
+        if fallback.exists():
+            self._discard(fallback)
         _FALLBACK_ROOT.mkdir(parents=True, exist_ok=True)
         self._make_owned_dir(fallback)
         (self.home / "pg.location").write_text(f"{fallback}\n")
@@ -212,11 +214,27 @@ class LocalCluster:
             file=sys.stderr,
         )
 
+    def _discard(self, folder: Path) -> None:
+        """Remove a cluster left in the fallback place by an earlier checkout at the same path:
+        its password went with that checkout's data folder, so nobody can use it any more."""
+        if (folder / "data" / "postmaster.pid").is_file():
+            self._run(
+                self._program("pg_ctl"), "stop", "-m", "immediate", "-D", str(folder / "data"),
+                check=False,
+            )  # fmt: skip
+        shutil.rmtree(folder)
+        print(
+            f"geo-service: removed the stale embedded cluster {folder} left by an earlier "
+            f"checkout at {self.home}",
+            file=sys.stderr,
+        )
+
     def initialized(self) -> bool:
         return (self.data_dir / "PG_VERSION").is_file()
 
     def _init(self) -> None:
         self._place()
+        self._make_owned_dir(self.root)
         password = secrets.token_urlsafe(24)
         self._password_file.write_text(password)
         self._password_file.chmod(0o600)

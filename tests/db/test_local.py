@@ -39,6 +39,15 @@ def test_home_out_of_reach_of_postgres_user_is_placed_elsewhere(tmp_path: Path, 
             assert conn.execute("SELECT 1").fetchone()[0] == 1
         assert cluster.stop() is True
         assert cluster.running_port() is None
+        # A fresh checkout at the same path finds the old cluster, whose password is gone with
+        # the old data folder: it must start a new one, not fail on the old one.
+        shutil.rmtree(home)
+        again = LocalCluster(home)
+        assert again.start() is True
+        assert "removed the stale embedded cluster" in capfd.readouterr().err
+        with psycopg.connect(again.libpq_url()) as conn:
+            assert conn.execute("SELECT 1").fetchone()[0] == 1
+        assert again.stop() is True
     finally:
         cluster.stop()
         if (home / "pg.location").is_file():
