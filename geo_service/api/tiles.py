@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from geo_service.api.deps import DbEngine
+from geo_service.api.web import messages
 from geo_service.errors import InvalidInput, NotFound
 from geo_service.settings import Settings
 from geo_service.tiles import catalog, mvt, raster, serve, tilejson
@@ -316,6 +317,7 @@ def embed(
         info = catalog.details(conn, slugs)
     config = {
         "lang": lang,
+        "messages": messages(lang),
         "bbox": _parse_bbox(bbox),
         "basemap": _settings(request).api.basemap_url,
         "layers": [

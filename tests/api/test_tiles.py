@@ -277,6 +277,8 @@ def test_embed_page(client, titles):
     assert '<html lang="fr">' in html
     assert '"tiles":"/tiles/api-tiles-titles/{z}/{x}/{y}.mvt"' in html
     assert '"bbox":[-9.0,11.0,-7.0,13.0]' in html
+    assert '"legend.title":"Légende"' in html  # the map app's messages, inlined
+    assert '<script type="module" src="/embed/assets/embed.js">' in html
     assert "/static/vendor/leaflet/leaflet.js" in html and "https://" not in html
     assert client.get("/embed/assets/embed.js").status_code == 200
     assert client.get("/embed/assets/../tiles.py").status_code == 404

@@ -55,7 +55,11 @@ def test_the_app_words_rules_as_the_server_does() -> None:
 
 def test_every_key_used_by_the_app_has_a_message() -> None:
     en = json.loads((WEB / "static/i18n/en.json").read_text(encoding="utf-8"))
-    sources = [*(WEB / "static/app").glob("*.js"), WEB / "templates/map.html"]
+    sources = [
+        *(WEB / "static/app").glob("*.js"),
+        WEB / "templates/map.html",
+        WEB / "embed/embed.js",
+    ]
     used: set[str] = set()
     for path in sources:
         text = path.read_text(encoding="utf-8")

@@ -71,14 +71,16 @@ export function colourOf(layer, properties) {
   return THEME_COLOURS[layer.theme] || THEME_COLOURS.other;
 }
 
-// Leaflet path options for one feature of a vector tile (points get a circle radius).
-export function featureStyle(layer, properties) {
+// Leaflet path options for one feature of a vector tile (points get a circle radius). A line
+// (VectorGrid's geometry dimension 2) is never filled: SVG would fill the open path's hull.
+export function featureStyle(layer, properties, dimension) {
   const colour = colourOf(layer, properties);
   const style = { color: colour, fillColor: colour, weight: 1.5, opacity: 0.9, fill: true, fillOpacity: 0.3, radius: 5 };
   if (layer.kind === "concession") Object.assign(style, CONCESSION_STATUS[properties.status] || {});
   if (layer.kind === "asm_zone") Object.assign(style, { weight: 2.5, fillOpacity: 0.25, dashArray: properties.status === "retired" ? "4 4" : null });
   if (layer.theme === "protected_area") Object.assign(style, { fillOpacity: 0.15, weight: 2, dashArray: "5 3" });
   if (layer.theme === "river") Object.assign(style, { fill: false, weight: 2 });
+  if (dimension === 2) style.fill = false;
   if (layer.kind === "mine_site" || layer.kind === "abandoned_mine" || layer.theme === "settlement") {
     Object.assign(style, { fillOpacity: 0.85, color: "#ffffff", weight: 1, radius: 6 });
   }
