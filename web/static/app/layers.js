@@ -76,7 +76,7 @@ export class Layers extends EventTarget {
       // Any query parameter would filter the tile's features server-side: the URL stays bare.
       overlay = L.vectorGrid.protobuf(`/tiles/${layer.slug}/{z}/{x}/{y}.mvt`, {
         fetchOptions,
-        vectorTileLayerStyles: { [layer.slug]: (properties) => this.styleFor(layer, properties) },
+        vectorTileLayerStyles: { [layer.slug]: (properties, _zoom, dimension) => this.styleFor(layer, properties, dimension) },
         interactive: true,
         maxNativeZoom: 16,
         maxZoom: 19,
@@ -92,10 +92,10 @@ export class Layers extends EventTarget {
     return overlay;
   }
 
-  styleFor(layer, properties) {
+  styleFor(layer, properties, dimension) {
     const filter = this.filters[layer.slug];
     if (filter && String(properties[filter.field]) !== filter.value) return [];
-    return featureStyle(layer, properties);
+    return featureStyle(layer, properties, dimension);
   }
 
   syncMap() {
