@@ -104,19 +104,17 @@ def test_toggling_a_layer_removes_and_restores_its_features(page) -> None:
 
 
 def test_filter_hides_features_of_other_values(page) -> None:
-    _wait_for_features(page, "mine-sites")
+    # Count only once every tile has arrived: a count taken while tiles still load moves on.
+    settled = """([slug, n]) => { const o = app.layers.overlays[slug];
+        if (!o || o.isLoading()) return false;
+        const c = o.getContainer().querySelectorAll('path').length;
+        return n === null ? c > 0 : (n < 0 ? c > 0 && c < -n : c === n); }"""
+    page.wait_for_function(settled, arg=["mine-sites", None])
     every = _paths(page, "mine-sites")
     page.select_option('select.filter[data-slug="mine-sites"]', "red")
-    page.wait_for_function(
-        """n => { const c = app.layers.overlays['mine-sites'].getContainer()
-            .querySelectorAll('path').length; return c > 0 && c < n; }""",
-        arg=every,
-    )
+    page.wait_for_function(settled, arg=["mine-sites", -every])
     page.select_option('select.filter[data-slug="mine-sites"]', "")
-    page.wait_for_function(
-        "n => app.layers.overlays['mine-sites'].getContainer().querySelectorAll('path').length === n",
-        arg=every,
-    )
+    page.wait_for_function(settled, arg=["mine-sites", every])
 
 
 def test_search_by_code_zooms_and_shows_the_attributes(page) -> None:
