@@ -8,8 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test setup system-deps system-deps-test lint bench clean-db vendor
 
 run: setup
-	$(BIN)/geo-service demo --if-empty
-	$(BIN)/geo-service serve
+	$(BIN)/geo-service serve --demo
 
 test: system-deps-test $(STAMP)
 	$(BIN)/ruff check geo_service tests bench migrations

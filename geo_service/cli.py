@@ -106,6 +106,21 @@ def migrate_command(revision: str = "head") -> None:
     typer.echo(f"migrated to {revision}")
 
 
+def _load_demo(url: str, if_empty: bool, replace: bool = False) -> str:
+    from geo_service import demo as demo_data
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        with Session(engine) as session:
+            if if_empty and demo_data.is_loaded(session):
+                return "demo data already loaded"
+            counts = demo_data.load(session, replace=replace)
+            session.commit()
+    finally:
+        engine.dispose()
+    return json.dumps(counts)
+
+
 @app.command()
 def demo(
     if_empty: Annotated[
@@ -114,15 +129,8 @@ def demo(
     replace: Annotated[bool, typer.Option(help="Replace demo layers that exist.")] = False,
 ) -> None:
     """Load the demo region (ASM sites, titles, tailings, zones, rivers, places)."""
-    from geo_service import demo as demo_data
-
-    with session_scope() as session:
-        if if_empty and demo_data.is_loaded(session):
-            typer.echo("demo data already loaded")
-            return
-        counts = demo_data.load(session, replace=replace)
-        session.commit()
-    typer.echo(json.dumps(counts))
+    with open_database() as url:
+        typer.echo(_load_demo(url, if_empty, replace))
 
 
 @app.command()
@@ -131,6 +139,9 @@ def serve(
         str | None, typer.Option(help="Address to listen on [env GEO_SERVICE_HOST].")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port [env GEO_SERVICE_PORT].")] = None,
+    demo: Annotated[
+        bool, typer.Option(help="Load the demo region first, unless it is loaded already.")
+    ] = False,
 ) -> None:
     """Serve the API and the map; starts the embedded cluster if needed and stops it on exit."""
     import uvicorn
@@ -141,6 +152,8 @@ def serve(
     host = host or settings.api.host
     port = port or settings.api.port
     with open_database() as url:
+        if demo:
+            typer.echo(_load_demo(url, if_empty=True))
         typer.secho(
             f"geo-service: serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)",
             fg=typer.colors.GREEN,
