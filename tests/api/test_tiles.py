@@ -305,18 +305,11 @@ def test_gdal_reads_a_tile_url(live_server, titles):
     assert f"Feature Count: {expected}" in result.stdout
 
 
-def test_embed_page_draws_the_layer_in_chromium(live_server, titles, demo):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if shutil.which("chromium") is None:
-        pytest.skip("chromium missing")
-    from tests.web.conftest import CHROMIUM_ARGS
-
+def test_embed_page_draws_the_layer_in_chromium(browser, live_server, titles, demo):
     errors: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": 800, "height": 600})
+    context = browser.new_context(viewport={"width": 800, "height": 600})
+    try:
+        page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.goto(f"{live_server}/embed?layers=api-tiles-titles,places&lang=en")
@@ -334,5 +327,6 @@ def test_embed_page_draws_the_layer_in_chromium(live_server, titles, demo):
                 break
         popup = page.locator(".embed-popup").inner_text()
         assert "Kangaba SA" in popup and "T-" in popup
-        browser.close()
+    finally:
+        context.close()
     assert errors == []

@@ -1,4 +1,4 @@
-"""Browser fixtures: Debian's Chromium driven by Playwright, console errors collected per page."""
+"""Map page fixtures: a fresh page of the map per test, console errors collected and checked."""
 
 from __future__ import annotations
 
@@ -7,25 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 class Console:
