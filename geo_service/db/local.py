@@ -20,8 +20,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -30,6 +31,10 @@ DATABASE = "geo_service"
 SUPERUSER = "geo"
 _FALLBACK_ROOT = Path("/var/lib/geo-service/clusters")
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; leave room for ".s.PGSQL.NNNNN"
+COMMAND_TIMEOUT = 30.0  # seconds for a quick command (pg_ctl status, test -w)
+START_TIMEOUT = 60  # seconds pg_ctl waits for the server; initdb gets twice as long
+LOCK_TIMEOUT = 4.0 * START_TIMEOUT  # another process may be initialising and starting
+CONNECT_TIMEOUT = 10  # seconds, for the set-up connections to the cluster
 
 
 class LocalClusterError(RuntimeError):
@@ -65,6 +70,19 @@ def find_bindir(configured: Path | None = None) -> Path:
     )
 
 
+def _setpriv() -> str:
+    """util-linux's setpriv (Debian: essential), which execs a program under another uid."""
+    found = shutil.which("setpriv") or next(
+        (p for p in ("/usr/bin/setpriv", "/bin/setpriv") if os.path.exists(p)), None
+    )
+    if found is None:
+        raise LocalClusterError(
+            "Running as root, the embedded cluster needs `setpriv` (Debian package util-linux) "
+            "to run PostgreSQL as an unprivileged user"
+        )
+    return found
+
+
 def _free_port() -> int:
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -90,6 +108,8 @@ class LocalCluster:
     home: Path
     bindir: Path | None = None
     run_as: str = "postgres"
+    # Server settings given when it starts, e.g. {"fsync": "off"} for a throwaway test cluster.
+    server_options: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).expanduser().resolve()
@@ -139,24 +159,50 @@ class LocalCluster:
                 "or set GEO_SERVICE_PG_USER to another unprivileged user."
             ) from exc
 
-    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, *args: str, check: bool = True, timeout: float = COMMAND_TIMEOUT
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a program as the cluster's user, within `timeout` seconds.
+
+        As root the program is exec'd through `setpriv`, never by changing uid in a forked child
+        of this process: a fork of a multi-threaded process (server, jobs, a browser driver) that
+        calls setuid/setgroups before exec can deadlock on a lock another thread held. Each
+        command runs in a session of its own, so a Ctrl-C on the terminal reaches the service,
+        which decides, and not `pg_ctl stop` half-way through.
+        """
         owner = self._owner()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "LANG": "C"}
-        kwargs: dict[str, object] = {}
+        command = list(args)
         if owner is not None:
             env["HOME"] = owner.pw_dir
-            kwargs = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
-        proc = subprocess.run(  # noqa: PLW1510 - checked below with the output in the message
-            list(args),
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd="/",
-            **kwargs,  # type: ignore[call-overload]
-        )
+            command = [
+                _setpriv(),
+                f"--reuid={owner.pw_uid}",
+                f"--regid={owner.pw_gid}",
+                "--clear-groups",
+                "--",
+                *command,
+            ]
+        shown = " ".join(args)
+        try:
+            proc = subprocess.run(  # noqa: PLW1510 - checked below with the output in the message
+                command,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd="/",
+                timeout=timeout,
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise LocalClusterError(
+                f"`{shown}` did not finish within {timeout:g} s and was stopped"
+                + (f"\nSee the server log: {self.log_file}" if self.log_file.exists() else "")
+            ) from exc
         if check and proc.returncode != 0:
             raise LocalClusterError(
-                f"`{' '.join(args)}` failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
+                f"`{shown}` failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
                 + (f"\nSee the server log: {self.log_file}" if self.log_file.exists() else "")
             )
         return proc
@@ -184,7 +230,18 @@ class LocalCluster:
     def _lock(self) -> Iterator[None]:
         self.home.mkdir(parents=True, exist_ok=True)
         with open(self.home / "pg.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise LocalClusterError(
+                            f"Another geo-service process has held {self.home / 'pg.lock'} "
+                            f"for over {LOCK_TIMEOUT:g} s while starting or stopping the cluster"
+                        ) from None
+                    time.sleep(0.05)
             try:
                 yield
             finally:
@@ -253,6 +310,7 @@ class LocalCluster:
                 "--auth-host=scram-sha-256",
                 "-E", "UTF8",
                 "--no-locale",
+                timeout=2 * START_TIMEOUT,
             )  # fmt: skip
         finally:
             pwfile.unlink(missing_ok=True)
@@ -278,7 +336,7 @@ class LocalCluster:
             else:
                 self._start_server()
                 started = True
-        self._ensure_database()
+            self._ensure_database()
         return started
 
     def _start_server(self) -> None:
@@ -289,11 +347,13 @@ class LocalCluster:
         self._make_owned_dir(self.socket_dir)
         self._run(
             self._program("pg_ctl"),
-            "start", "-w", "-t", "60",
+            "start", "-w", "-t", str(START_TIMEOUT),
             "-D", str(self.data_dir),
             "-l", str(self.log_file),
             "-o", f"-c port={port} -c listen_addresses=127.0.0.1 "
-            f"-c unix_socket_directories='{self.socket_dir}'",
+            f"-c unix_socket_directories='{self.socket_dir}'"
+            + "".join(f" -c {name}={value}" for name, value in self.server_options.items()),
+            timeout=START_TIMEOUT + 30,
         )  # fmt: skip
         port_file.write_text(str(port))
 
@@ -302,7 +362,17 @@ class LocalCluster:
         with self._lock():
             if self.running_port() is None:
                 return False
-            self._run(self._program("pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
+            pg_ctl, data = self._program("pg_ctl"), str(self.data_dir)
+            try:
+                self._run(
+                    pg_ctl, "stop", "-w", "-t", str(START_TIMEOUT), "-m", "fast", "-D", data,
+                    timeout=START_TIMEOUT + 30,
+                )  # fmt: skip
+            except LocalClusterError:
+                if self.running_port() is None:
+                    return True
+                # A client that holds on through a fast shutdown must not leave it half-stopped.
+                self._run(pg_ctl, "stop", "-w", "-m", "immediate", "-D", data)
             return True
 
     def url(self, database: str = DATABASE) -> str:
@@ -318,7 +388,9 @@ class LocalCluster:
         return self.url(database).replace("postgresql+psycopg://", "postgresql://", 1)
 
     def _ensure_database(self) -> None:
-        with psycopg.connect(self.libpq_url("postgres"), autocommit=True) as conn:
+        with psycopg.connect(
+            self.libpq_url("postgres"), autocommit=True, connect_timeout=CONNECT_TIMEOUT
+        ) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
             ).fetchone()
@@ -334,15 +406,21 @@ class LocalCluster:
                 f"The PostGIS extension is not installed for PostgreSQL {version}: "
                 + _install_hint(version)
             )
-        with psycopg.connect(self.libpq_url(DATABASE), autocommit=True) as conn:
+        with psycopg.connect(
+            self.libpq_url(DATABASE), autocommit=True, connect_timeout=CONNECT_TIMEOUT
+        ) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
     def create_database(self, name: str, drop: bool = False) -> str:
         """A fresh database with PostGIS in this cluster (tests); returns its URL."""
-        with psycopg.connect(self.libpq_url("postgres"), autocommit=True) as conn:
+        with psycopg.connect(
+            self.libpq_url("postgres"), autocommit=True, connect_timeout=CONNECT_TIMEOUT
+        ) as conn:
             if drop:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
-        with psycopg.connect(self.libpq_url(name), autocommit=True) as conn:
+        with psycopg.connect(
+            self.libpq_url(name), autocommit=True, connect_timeout=CONNECT_TIMEOUT
+        ) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         return self.url(name)
