@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,20 +30,80 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+class Stopped(Exception):
+    """SIGINT or SIGTERM asked the command to stop; raised so that every `finally` runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _StopSignals:
+    """The first SIGINT (Ctrl-C) or SIGTERM (docker, systemd, kill) becomes `Stopped`.
+
+    uvicorn takes both over while it serves and raises them again once it has shut down, which
+    then lands here; without this, SIGTERM would end the process before any cleanup ran. While
+    the cluster starts or stops (`deferred`) a signal waits until that step is done, and after
+    the first one every signal is ignored: the cleanup it started runs to its end (each step is
+    bounded in time), so a second signal never leaves the cluster half-started or half-stopped.
+    """
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self.holding = 0
+        self.pending: int | None = None
+
+    def handle(self, signum: int, frame: object) -> None:
+        if self.stopping:
+            typer.echo("geo-service: already stopping", err=True)
+        elif self.holding:
+            self.pending = signum
+        else:
+            self.stopping = True
+            raise Stopped(signum)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = {s: signal.signal(s, self.handle) for s in self.signals}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        self.holding += 1
+        try:
+            yield
+        finally:
+            self.holding -= 1
+            if not self.holding and self.pending is not None and not self.stopping:
+                signum, self.pending, self.stopping = self.pending, None, True
+                raise Stopped(signum)
+
+
+_stop_signals = _StopSignals()
+
+
 @contextmanager
 def open_database() -> Iterator[str]:
     """The migrated database's URL; an embedded cluster started here is stopped at the end."""
     settings = get_settings().db
     cluster = None if settings.database_url else local_cluster(settings)
-    started = cluster.start() if cluster else False
+    with _stop_signals.deferred():
+        started = cluster.start() if cluster else False
     try:
         url = cluster.url() if cluster else database_url(settings)
         migrate(url)
         yield url
     finally:
         if started and cluster:
-            cluster.stop()
-            typer.echo("geo-service: stopped the embedded database it had started", err=True)
+            with _stop_signals.deferred():
+                cluster.stop()
+                typer.echo("geo-service: stopped the embedded database it had started", err=True)
 
 
 @contextmanager
@@ -151,14 +212,19 @@ def serve(
     settings = get_settings()
     host = host or settings.api.host
     port = port or settings.api.port
-    with open_database() as url:
-        if demo:
-            typer.echo(_load_demo(url, if_empty=True))
-        typer.secho(
-            f"geo-service: serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)",
-            fg=typer.colors.GREEN,
-        )
-        uvicorn.run(create_app(url, settings), host=host, port=port, log_level="info")
+    try:
+        with open_database() as url:
+            if demo:
+                typer.echo(_load_demo(url, if_empty=True))
+            typer.secho(
+                f"geo-service: serving on http://{host}:{port}/  "
+                f"(API docs: http://{host}:{port}/docs)",
+                fg=typer.colors.GREEN,
+            )
+            uvicorn.run(create_app(url, settings), host=host, port=port, log_level="info")
+    except Stopped as stopped:
+        # Being told to stop is how a server ends: a clean exit once everything is stopped.
+        typer.echo(f"geo-service: stopped on {stopped}", err=True)
 
 
 @app.command("export-tiles")
@@ -328,10 +394,14 @@ def export_command(
 
 def main() -> None:
     try:
-        app()
+        with _stop_signals.installed():
+            app()
     except (LocalClusterError, GeoServiceError) as exc:
         typer.secho(f"geo-service: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
+    except Stopped as stopped:
+        typer.echo(f"geo-service: interrupted by {stopped}", err=True)
+        sys.exit(128 + stopped.signum)
 
 
 if __name__ == "__main__":
