@@ -18,7 +18,6 @@ export class Layers extends EventTarget {
     this.visible = new Set();
     this.filters = {};
     this.legendFolded = window.innerHeight < 700;
-    this.revalidate = new Set();
     this.legend = L.control({ position: "bottomright" });
     this.legend.onAdd = () => {
       const box = L.DomUtil.create("div", "legend leaflet-control");
@@ -34,8 +33,8 @@ export class Layers extends EventTarget {
     return this.layers.find((layer) => layer.slug === slug);
   }
 
-  // (Re)read GET /layers. A layer whose version changed (an edit, an import) is rebuilt and its
-  // tiles revalidated by ETag, so the edit shows at once despite the tiles' short max-age.
+  // (Re)read GET /layers. A layer whose version changed (an edit, an import) is rebuilt on tile
+  // URLs that carry the new version, so the edit shows at once and no cached tile is stale.
   async load() {
     const first = this.layers.length === 0;
     this.layers = await getJSON("/layers");
@@ -46,7 +45,6 @@ export class Layers extends EventTarget {
         const shown = this.map.hasLayer(overlay);
         if (shown) this.map.removeLayer(overlay);
         delete this.overlays[layer.slug];
-        this.revalidate.add(layer.slug);
       }
     }
     for (const slug of Object.keys(this.overlays)) {
@@ -64,18 +62,19 @@ export class Layers extends EventTarget {
   overlayFor(layer) {
     if (this.overlays[layer.slug]) return this.overlays[layer.slug];
     const z = 100 + (Z_INDEX[layer.kind] ?? 10);
-    const fetchOptions = this.revalidate.has(layer.slug) ? { cache: "no-cache" } : {};
+    // `v` (the layer's version) only busts caches: the server ignores it, and a tile cached by
+    // the browser under one version is never shown for another.
+    const v = `v=${layer.version}`;
     let overlay;
     if (layer.storage === "raster") {
-      overlay = L.tileLayer(`/tiles/${layer.slug}/{z}/{x}/{y}.png?colormap=viridis`, {
+      overlay = L.tileLayer(`/tiles/${layer.slug}/{z}/{x}/{y}.png?colormap=viridis&${v}`, {
         opacity: 0.7,
         zIndex: z,
         attribution: layer.attribution || "",
       });
     } else {
-      // Any query parameter would filter the tile's features server-side: the URL stays bare.
-      overlay = L.vectorGrid.protobuf(`/tiles/${layer.slug}/{z}/{x}/{y}.mvt`, {
-        fetchOptions,
+      // Any other query parameter would filter the tile's features server-side.
+      overlay = L.vectorGrid.protobuf(`/tiles/${layer.slug}/{z}/{x}/{y}.mvt?${v}`, {
         vectorTileLayerStyles: { [layer.slug]: (properties, _zoom, dimension) => this.styleFor(layer, properties, dimension) },
         interactive: true,
         maxNativeZoom: 16,
