@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes: one database, one live server and one browser each (pytest-xdist).
+TEST_WORKERS ?= auto
 
 .PHONY: run test setup system-deps system-deps-test lint bench clean-db vendor
 
@@ -13,7 +15,7 @@ run: setup
 test: system-deps-test $(STAMP)
 	$(BIN)/ruff check geo_service tests bench migrations
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 setup: system-deps $(STAMP)
 

@@ -4,6 +4,7 @@ GEO_SERVICE_TEST_DATABASE_URL), a fresh database per run, the app, a live server
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -23,47 +25,92 @@ from geo_service.db.local import LocalCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_HOME = Path(os.environ.get("GEO_SERVICE_TEST_HOME", ROOT / "var" / "test"))
+# The test cluster holds only throwaway databases: durability is not worth its disk waits.
+TEST_SERVER_OPTIONS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+RUN_ID = "GEO_SERVICE_TEST_RUN"  # the controller's pid, shared with its xdist workers
+TEARDOWN_BOUND = 30.0  # seconds any session fixture may take to tear down
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
+        os.environ[RUN_ID] = str(os.getpid())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The controller stops the test cluster once no other live test run still uses it."""
+    if hasattr(config, "workerinput") or os.environ.get("GEO_SERVICE_TEST_DATABASE_URL"):
+        return
+    local = LocalCluster(TEST_HOME)
+    if not local.initialized() or local.running_port() is None:
+        return
+    if not _other_live_runs(local):
+        local.stop()
+
+
+def _run_of(database: str) -> int | None:
+    match = re.fullmatch(r"geo_test_(\d+)_\w+", database)
+    return int(match.group(1)) if match else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _other_live_runs(local: LocalCluster) -> bool:
+    """Whether another pytest run still has a database here; those of dead runs are dropped."""
+    own = int(os.environ[RUN_ID])
+    others = False
+    with psycopg.connect(local.libpq_url("postgres"), autocommit=True, connect_timeout=10) as conn:
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database").fetchall()]
+        for name in names:
+            if not name.startswith("geo_test_"):
+                continue
+            run = _run_of(name)
+            if run == own:
+                continue
+            if run is not None and _alive(run):
+                others = True
+            else:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return others
 
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[LocalCluster | None]:
+    """The embedded test cluster, started by whichever worker needs it first (stopped by the
+    controller at the end of the run, see pytest_unconfigure)."""
     if os.environ.get("GEO_SERVICE_TEST_DATABASE_URL"):
         yield None
         return
-    local = LocalCluster(TEST_HOME)
-    started = local.start()
+    local = LocalCluster(TEST_HOME, server_options=TEST_SERVER_OPTIONS)
+    local.start()
     yield local
-    if started and not _other_test_runs(local):
-        local.stop()
-
-
-def _other_test_runs(local: LocalCluster) -> bool:
-    """Another pytest run on the same cluster still has its database: leave the server up."""
-    import psycopg
-
-    with psycopg.connect(local.libpq_url("postgres"), autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'geo_test_%%' AND datname <> %s",
-            (f"geo_test_{os.getpid()}",),
-        ).fetchone()
-    return bool(row and row[0])
 
 
 @pytest.fixture(scope="session")
 def database_url(cluster: LocalCluster | None) -> Iterator[str]:
-    """A fresh, migrated database for this test run."""
+    """A fresh, migrated database for this test run (one per xdist worker)."""
     if cluster is None:
         url = os.environ["GEO_SERVICE_TEST_DATABASE_URL"]
         migrate(url)
         yield url
         return
-    name = f"geo_test_{os.getpid()}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"geo_test_{os.environ[RUN_ID]}_{worker}"
     url = cluster.create_database(name, drop=True)
     migrate(url)
     yield url
-    import psycopg
-
-    with psycopg.connect(cluster.libpq_url("postgres"), autocommit=True) as conn:
+    with psycopg.connect(
+        cluster.libpq_url("postgres"), autocommit=True, connect_timeout=10
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -131,29 +178,25 @@ def browser():
         chromium.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(app) -> Iterator[str]:
-    """The app served over real HTTP (for GDAL, OWSLib and the browser)."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    """The app served over real HTTP (for GDAL, OWSLib and the browser), on a socket bound
+    here so that no other worker can take the port in between."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("live server did not start")
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.01)
+    base = f"http://127.0.0.1:{port}"
+    assert httpx.get(f"{base}/health", timeout=10).status_code == 200
     yield base
     server.should_exit = True
-    thread.join(timeout=10)
+    thread.join(timeout=TEARDOWN_BOUND)
+    sock.close()
+    assert not thread.is_alive(), f"the live server did not stop within {TEARDOWN_BOUND:g} s"

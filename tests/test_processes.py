@@ -6,6 +6,7 @@ session of its own, and then looks in /proc for anything of it still alive.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -137,12 +138,12 @@ def test_serve_stops_the_cluster_it_started(reachable_home: Path, signals: list[
 
 
 def test_the_test_suite_leaves_nothing_running(reachable_home: Path) -> None:
-    """A pytest run with two workers, a cluster, live servers and browsers: once it has ended,
+    """A pytest run with a worker, a cluster, a live server, a test client and a browser: once it has ended,
     not one process of its session is alive, and its cluster is stopped."""
     home = reachable_home.parent / "suite"
     env = clean_env(GEO_SERVICE_TEST_HOME=str(home))
     run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", str(PROBE)],
+        [sys.executable, "-m", "pytest", "-q", "-n", "1", "-p", "no:cacheprovider", str(PROBE)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -175,20 +176,21 @@ def test_the_test_suite_leaves_nothing_running(reachable_home: Path) -> None:
 @pytest.mark.skipif(os.geteuid() != 0, reason="the uid change happens only as root")
 def test_cluster_commands_run_as_its_user_while_threads_run(cluster: LocalCluster | None) -> None:
     """Cluster commands are exec'd under the cluster's uid (never a uid change in a forked child
-    of this threaded process), so they finish while other threads hold locks and allocate."""
+    of this threaded process), so they finish while other threads allocate and hash (hashlib
+    lets go of the GIL, so they run truly alongside the forks)."""
     if cluster is None:
         pytest.skip("external database")
     stop = threading.Event()
 
     def churn() -> None:
         while not stop.is_set():
-            _ = [str(i) for i in range(2000)]
+            hashlib.sha256(os.urandom(1 << 16) * 4).digest()
 
-    threads = [threading.Thread(target=churn, daemon=True) for _ in range(8)]
+    threads = [threading.Thread(target=churn, daemon=True) for _ in range(4)]
     for thread in threads:
         thread.start()
     try:
-        for _ in range(20):
+        for _ in range(10):
             assert cluster.running_port() is not None
         whoami = cluster._run("id", "-un", timeout=10)
         assert whoami.stdout.strip() == cluster.run_as

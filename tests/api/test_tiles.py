@@ -320,11 +320,15 @@ def test_embed_page_draws_the_layer_in_chromium(browser, live_server, titles, de
         # A click on a title opens its popup with its holder and code.
         target = next(iter(titles.values())).centroid
         page.evaluate("([lat, lon]) => embedMap.setView([lat, lon], 12)", [target.y, target.x])
-        for _ in range(20):  # the tiles of the new view arrive while we click
-            page.wait_for_timeout(500)
-            page.mouse.click(400, 300)
-            if page.locator(".embed-popup").count():
-                break
+        # Click once every vector grid of the new view has its tiles.
+        page.wait_for_function(
+            """() => { const grids = [];
+                embedMap.eachLayer(l => { if (l._vectorTiles) grids.push(l); });
+                return grids.length > 0 && grids.every(g => !g.isLoading()
+                    && Object.keys(g._vectorTiles).length > 0); }"""
+        )
+        page.mouse.click(400, 300)
+        page.locator(".embed-popup").wait_for()
         popup = page.locator(".embed-popup").inner_text()
         assert "Kangaba SA" in popup and "T-" in popup
     finally:

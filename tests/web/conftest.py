@@ -28,17 +28,26 @@ def console() -> Console:
     return Console()
 
 
-@pytest.fixture
-def page(browser, live_server: str, demo, console: Console) -> Iterator[sync_api.Page]:
-    """A fresh English page of the map, ready (layers loaded); fails on any console error."""
+@pytest.fixture(scope="session")
+def map_context(browser) -> Iterator[sync_api.BrowserContext]:
+    """One English browser context for the map tests of a worker: its HTTP cache keeps the
+    vendored scripts and the tiles (whose URLs carry the layer's version, so none is stale)."""
     context = browser.new_context(
         viewport={"width": 1400, "height": 900}, locale="en-GB", accept_downloads=True
     )
-    page = context.new_page()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(map_context, live_server: str, demo, console: Console) -> Iterator[sync_api.Page]:
+    """A fresh English page of the map, ready (layers loaded); fails on any console error."""
+    page = map_context.new_page()
     page.on("console", lambda m: m.type == "error" and console.errors.append(f"console: {m.text}"))
     page.on("pageerror", lambda e: console.errors.append(f"page error: {e}"))
     page.goto(f"{live_server}/map")
     page.wait_for_selector("body.ready")
     yield page
-    context.close()
+    page.evaluate("localStorage.clear()")  # what one test saved must not reach the next
+    page.close()
     assert console.unexpected() == []
