@@ -74,12 +74,19 @@ class TileCache:
         path = self._path(family, group, name)
         if self._known_groups.get(family) != group:
             self._drop_older_groups(family, group)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written under another name and renamed, so a reader never sees half a tile.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
+        # The disk copy is a bonus: another thread (or worker) that has just seen a newer
+        # version may be removing this group's folder right now, and then the tile stays in
+        # memory only. Written under another name and renamed, so a reader never sees half.
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
     def clear(self) -> None:
         with self._lock:

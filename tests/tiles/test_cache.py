@@ -39,3 +39,30 @@ def test_etags_are_strong_and_follow_the_key():
     assert matches("*", (tag,))
     assert not matches('"other"', (tag,))
     assert not matches(None, (tag,))
+
+
+def test_writers_of_old_and_new_versions_at_once_never_fail(tmp_path) -> None:
+    """An edit's new version drops the old version's files while other threads still write
+    tiles of it: those writes lose their disk copy, never the request (the memory keeps it)."""
+    import threading
+
+    cache = TileCache(tmp_path / "tiles", 10_000_000)
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            for n in range(300):
+                group = f"layer:1:{n % 7}"  # versions going back and forth as edits land
+                key = f"mvt|{group}|{worker}/{n}"
+                cache.put("layer", group, key, b"tile %d" % n)
+                assert cache.get("layer", group, key) == b"tile %d" % n
+        except BaseException as exc:  # collected: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert not list((tmp_path / "tiles").rglob(".tmp-*"))  # no half-written file left
