@@ -14,7 +14,8 @@ import typer
 from sqlalchemy.orm import Session
 
 from geo_service.db.engine import database_url, local_cluster, make_engine, migrate
-from geo_service.db.local import LocalClusterError
+from geo_service.db.local import LocalCluster, LocalClusterError
+from geo_service.domain.access import OPERATOR, check_visibility
 from geo_service.errors import GeoServiceError
 from geo_service.settings import get_settings
 
@@ -91,6 +92,13 @@ _stop_signals = _StopSignals()
 @contextmanager
 def open_database() -> Iterator[str]:
     """The migrated database's URL; an embedded cluster started here is stopped at the end."""
+    with open_database_and_cluster() as (url, _):
+        yield url
+
+
+@contextmanager
+def open_database_and_cluster() -> Iterator[tuple[str, LocalCluster | None]]:
+    """As `open_database`, with the embedded cluster behind the URL (None when a URL is set)."""
     settings = get_settings().db
     cluster = None if settings.database_url else local_cluster(settings)
     with _stop_signals.deferred():
@@ -98,7 +106,7 @@ def open_database() -> Iterator[str]:
     try:
         url = cluster.url() if cluster else database_url(settings)
         migrate(url)
-        yield url
+        yield url, cluster
     finally:
         if started and cluster:
             with _stop_signals.deferred():
@@ -159,6 +167,68 @@ def db_url() -> None:
     typer.echo(database_url(get_settings().db))
 
 
+keys_app = typer.Typer(help="Access keys: create (the secret is shown once), list, revoke.",
+                       no_args_is_help=True)  # fmt: skip
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who holds the key (unique).")],
+    role: Annotated[str, typer.Option(help="viewer, editor or admin.")] = "viewer",
+    group: Annotated[list[str] | None, typer.Option(help="A group of the key (repeat).")] = None,
+    layer: Annotated[
+        list[str] | None, typer.Option(help="Limit the key to this layer (repeat).")
+    ] = None,
+    origin: Annotated[
+        list[str] | None, typer.Option(help="Limit the key to this web origin (repeat).")
+    ] = None,
+    tiles_only: Annotated[bool, typer.Option(help="Tiles, TileJSON, the embed page only.")] = False,
+) -> None:
+    """Create a key and print its secret: it is stored hashed and never shown again."""
+    from geo_service.db import access, audit
+
+    with session_scope() as session:
+        secret, key = access.create_key(
+            session, name, role, groups=group, layers=layer, origins=origin,
+            tiles_only=tiles_only, created_by=OPERATOR.actor,
+        )  # fmt: skip
+        audit.record(session, OPERATOR, "key-create", after=access.describe(key))
+        session.commit()
+    typer.echo(secret)
+    typer.echo(
+        f"geo-service: key '{name}' ({role}) created; keep it, it is shown only once", err=True
+    )
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key (revoked ones too), without secrets."""
+    from geo_service.db import access
+
+    with session_scope() as session:
+        rows = [access.describe(key) for key in access.list_keys(session)]
+    for row in rows:
+        limits = [f"layers={','.join(row['layers'])}"] if row["layers"] else []
+        limits += [f"origins={','.join(row['origins'])}"] if row["origins"] else []
+        limits += ["tiles-only"] if row["tiles_only"] else []
+        limits += [f"groups={','.join(row['groups'])}"] if row["groups"] else []
+        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
+        typer.echo(f"{row['name']}\t{row['role']}\t{row['prefix']}…\t{state}\t{' '.join(limits)}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke a key: it stops working at once."""
+    from geo_service.db import access, audit
+
+    with session_scope() as session:
+        key = access.revoke_key(session, name)
+        audit.record(session, OPERATOR, "key-revoke", after=access.describe(key))
+        session.commit()
+    typer.echo(f"revoked: {name}")
+
+
 @app.command("migrate")
 def migrate_command(revision: str = "head") -> None:
     """Apply Alembic migrations to the configured database."""
@@ -180,6 +250,29 @@ def _load_demo(url: str, if_empty: bool, replace: bool = False) -> str:
     finally:
         engine.dispose()
     return json.dumps(counts)
+
+
+DEMO_ADMIN = "demo-admin"
+
+
+def _demo_admin_key(url: str) -> None:
+    """The first time the demo runs, an admin key to sign in to the map with, shown once."""
+    from geo_service.db import access
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        with Session(engine) as session:
+            if any(key.name == DEMO_ADMIN for key in access.list_keys(session)):
+                return
+            secret, _ = access.create_key(session, DEMO_ADMIN, "admin", created_by=OPERATOR.actor)
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.secho(
+        f"geo-service: admin key for the demo (shown this once; sign in to the map with it): "
+        f"{secret}\n  more keys: geo-service keys create --role editor --name ...",
+        fg=typer.colors.YELLOW,
+    )
 
 
 @app.command()
@@ -213,15 +306,16 @@ def serve(
     host = host or settings.api.host
     port = port or settings.api.port
     try:
-        with open_database() as url:
+        with open_database_and_cluster() as (url, cluster):
             if demo:
                 typer.echo(_load_demo(url, if_empty=True))
+                _demo_admin_key(url)
             typer.secho(
                 f"geo-service: serving on http://{host}:{port}/  "
                 f"(API docs: http://{host}:{port}/docs)",
                 fg=typer.colors.GREEN,
             )
-            uvicorn.run(create_app(url, settings), host=host, port=port, log_level="info")
+            uvicorn.run(create_app(url, settings, cluster), host=host, port=port, log_level="info")
     except Stopped as stopped:
         # Being told to stop is how a server ends: a clean exit once everything is stopped.
         typer.echo(f"geo-service: stopped on {stopped}", err=True)
@@ -233,12 +327,18 @@ def export_tiles(
     layer: Annotated[str, typer.Option(help="Slug of the vector layer to export.")],
     maxzoom: Annotated[int, typer.Option(help="Deepest zoom to include.")] = 12,
     minzoom: Annotated[int, typer.Option(help="Shallowest zoom to include.")] = 0,
+    allow_private: Annotated[
+        bool, typer.Option(help="Export a layer that is not public (the archive publishes it).")
+    ] = False,
 ) -> None:
-    """Write a layer's vector tiles to a PMTiles archive for static hosting."""
+    """Write a public layer's vector tiles to a PMTiles archive for static hosting."""
     from geo_service.tiles.pmtiles import export
 
     with session_scope() as session:
-        summary = export(session.connection(), layer, out, maxzoom, minzoom, get_settings().tiles)
+        summary = export(
+            session.connection(), layer, out, maxzoom, minzoom, get_settings().tiles,
+            allow_private=allow_private,
+        )  # fmt: skip
     typer.echo(json.dumps(summary))
 
 
@@ -279,8 +379,9 @@ def analyze_overlap(
     _check_format(fmt)
     with session_scope() as session:
         result = overlap(
-            session, source, target, min_overlap_ha=min_overlap_ha, with_geometry=fmt == "geojson"
-        )
+            session, source, target, min_overlap_ha=min_overlap_ha,
+            with_geometry=fmt == "geojson", who=OPERATOR,
+        )  # fmt: skip
     _print_result(result, fmt)
 
 
@@ -298,8 +399,9 @@ def analyze_proximity(
     _check_format(fmt)
     with session_scope() as session:
         result = nearest(
-            session, source, target, within_m=within_m, k=k, with_geometry=fmt == "geojson"
-        )
+            session, source, target, within_m=within_m, k=k, with_geometry=fmt == "geojson",
+            who=OPERATOR,
+        )  # fmt: skip
     _print_result(result, fmt)
 
 
@@ -325,8 +427,9 @@ def analyze_screen(
             zone = zone.get("geometry")
     with session_scope() as session:
         result = screen(
-            session, zone=zone, zone_id=zone_id, with_geometry=fmt == "geojson", lang=lang
-        )
+            session, zone=zone, zone_id=zone_id, with_geometry=fmt == "geojson", lang=lang,
+            who=OPERATOR,
+        )  # fmt: skip
     _print_result(result, fmt)
 
 
@@ -338,8 +441,17 @@ def import_command(
     name_field: Annotated[str | None, typer.Option(help="Field naming features.")] = None,
     strict: Annotated[bool, typer.Option(help="Reject invalid geometries.")] = False,
     upsert_key: Annotated[str | None, typer.Option(help="Update features by this field.")] = None,
-    table: Annotated[str | None, typer.Option(help="GeoPackage table to import.")] = None,
+    table: Annotated[
+        str | None, typer.Option(help="GeoPackage table, or Shapefile in the zip (name or path).")
+    ] = None,
     crs: Annotated[str | None, typer.Option(help="Source CRS of a file naming none.")] = None,
+    visibility: Annotated[
+        str, typer.Option(help="Of a new layer: public, internal (any key) or private.")
+    ] = "public",
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Encoding of the file's text (latin-1, cp1252...): overrides a .cpg."),
+    ] = None,
 ) -> None:
     """Import GeoJSON, GeoPackage, zipped Shapefile, CSV, KML or GeoTIFF; prints the summary."""
     from rich.console import Console
@@ -347,7 +459,10 @@ def import_command(
 
     from geo_service.io.load import ImportOptions, import_file
 
-    options = ImportOptions(kind, name_field, strict, upsert_key, table, crs)
+    options = ImportOptions(
+        kind, name_field, strict, upsert_key, table, crs, who=OPERATOR,
+        visibility=check_visibility(visibility), encoding=encoding,
+    )  # fmt: skip
     with (
         session_scope() as session,
         Progress(console=Console(stderr=True), transient=True) as progress,
@@ -385,11 +500,62 @@ def export_command(
     suffixes = {".zip": "shp", ".json": "geojson"}
     chosen = export_format(fmt or suffixes.get(out.suffix.lower(), out.suffix.lower()[1:]))
     with session_scope() as session, tempfile.TemporaryDirectory() as folder:
-        target = store.get_layer(session, layer)
+        target = store.get_layer(session, layer, OPERATOR)
         selection = select.Selection(target.id, parse_bbox(bbox))
         written = export(select.rows(session, selection), chosen, target.slug, Path(folder))
         shutil.move(written, out)
     typer.echo(json.dumps({"layer": layer, "format": chosen.name, "file": str(out)}))
+
+
+@app.command("backup")
+def backup_command(
+    out: Annotated[Path, typer.Argument(dir_okay=False, help="The archive to write (a tar file).")],
+) -> None:
+    """Back up the whole database (layers, features, history, keys, audit log) and every raster
+    layer's file into one archive."""
+    from geo_service import backup
+
+    settings = get_settings().db
+    with open_database() as url:
+        manifest = backup.backup(url, out, bindir=backup.client_bindir(settings))
+    summary = {
+        "file": str(out),
+        "bytes": out.stat().st_size,
+        "schema_revision": manifest.schema_revision,
+        "tables": manifest.tables,
+        "rasters": len(manifest.rasters),
+    }
+    typer.echo(json.dumps(summary))
+
+
+@app.command("restore")
+def restore_command(
+    archive: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="An archive of `geo-service backup`."),
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Replace everything without asking.")] = False,
+) -> None:
+    """Replace the whole database and the raster files with a backup (checked first); stop
+    `geo-service serve` before, so that no worker keeps serving what was there."""
+    from geo_service import backup
+
+    manifest = backup.read_manifest(archive)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise fail("restore replaces the whole database and the rasters: confirm with --yes")
+        typer.confirm(
+            f"Replace the whole database and the rasters with the backup of "
+            f"{manifest.created_at:%Y-%m-%d %H:%M} UTC ({manifest.tables.get('layers', 0)} "
+            f"layers, {manifest.tables.get('features', 0)} features)?",
+            abort=True,
+        )
+    settings = get_settings().db
+    with open_database() as url:
+        summary = backup.restore(
+            url, settings.home_path, archive, bindir=backup.client_bindir(settings)
+        )
+    typer.echo(json.dumps(summary))
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo_service.db.models import Layer
 from geo_service.domain import store
+from geo_service.domain.access import OPERATOR
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DEMO = DATA / "demo"
@@ -275,7 +276,7 @@ def is_loaded(session: Session) -> bool:
 
 
 def load(session: Session, replace: bool = False) -> dict[str, int]:
-    """Create the demo layers and their features; return the count per layer."""
+    """Create the demo layers (public) and their features; return the count per layer."""
     counts: dict[str, int] = {}
     sources: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     for spec in LAYERS:
@@ -288,17 +289,21 @@ def load(session: Session, replace: bool = False) -> dict[str, int]:
         )  # fmt: skip
     for spec, features in sources:
         if replace and session.scalar(select(Layer.id).where(Layer.slug == spec["slug"])):
-            store.delete_layer(session, spec["slug"])
+            store.delete_layer(session, spec["slug"], OPERATOR)
         layer = store.create_layer(
             session,
             spec["slug"],
+            OPERATOR,
+            visibility="public",
             title=spec["title"],
             kind=spec["kind"],
             attribution=spec.get("attribution", "geo-service demo data (invented)"),
             theme=spec.get("theme"),
         )
         for feature in features:
-            store.create_feature(session, layer, feature["geometry"], feature["properties"])
+            store.create_feature(
+                session, layer, feature["geometry"], feature["properties"], who=OPERATOR
+            )
         counts[spec["slug"]] = len(features)
     return counts
 

@@ -10,11 +10,21 @@ class GeoServiceError(Exception):
 
     title = "Request cannot be processed"
 
-    def __init__(self, detail: str, *, where: Any = None, errors: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        where: Any = None,
+        errors: list[Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.where = where
         self.errors = errors or []
+        self.extra = extra or {}  # more members of the problem body (RFC 9457 extensions)
+        self.headers = headers or {}
 
 
 class InvalidInput(GeoServiceError):
@@ -65,8 +75,20 @@ class PreconditionFailed(GeoServiceError):
     title = "Precondition failed"
 
 
+class Unauthorized(GeoServiceError):
+    title = "Access key needed"
+
+    def __init__(self, detail: str, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", 'Bearer realm="geo-service"')
+
+
 class Forbidden(GeoServiceError):
     title = "Forbidden"
+
+
+class TooManyRequests(GeoServiceError):
+    title = "Too many requests"
 
 
 class DatabaseUnavailable(GeoServiceError):

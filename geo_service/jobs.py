@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, text
 
+from geo_service.domain.access import Principal
 from geo_service.errors import GeoServiceError, NotFound
 
 log = logging.getLogger(__name__)
@@ -37,12 +38,16 @@ def _set(engine: Engine, job_id: str, **values: Any) -> None:
         )
 
 
-def submit(engine: Engine, kind: str, work: Callable[[Report], dict[str, Any]]) -> str:
-    """Queue `work(report)`; its return value becomes the job's result."""
+def submit(
+    engine: Engine, kind: str, work: Callable[[Report], dict[str, Any]], owner: Principal
+) -> str:
+    """Queue `work(report)`; its return value becomes the job's result, readable by `owner`
+    (and admins; a job of an anonymous caller by whoever holds its id)."""
     job_id = str(uuid.uuid4())
     with engine.begin() as conn:
         conn.execute(
-            text("INSERT INTO jobs (id, kind) VALUES (:id, :kind)"), {"id": job_id, "kind": kind}
+            text("INSERT INTO jobs (id, kind, owner) VALUES (:id, :kind, :owner)"),
+            {"id": job_id, "kind": kind, "owner": owner.name},
         )
 
     def report(progress: float, message: str | None = None) -> None:
@@ -64,13 +69,13 @@ def submit(engine: Engine, kind: str, work: Callable[[Report], dict[str, Any]]) 
                     "errors": exc.errors,
                 },
             )
-        except Exception as exc:  # a job must always end with a state the user can read
+        except Exception:  # a job must always end with a state the user can read
             log.exception("job %s failed", job_id)
             _set(
                 engine,
                 job_id,
                 status="failed",
-                error={"title": "Internal error", "detail": str(exc)},
+                error={"title": "Internal error", "detail": "The job failed unexpectedly"},
             )
         else:
             _set(engine, job_id, status="done", progress=1.0, result=result)
@@ -79,19 +84,22 @@ def submit(engine: Engine, kind: str, work: Callable[[Report], dict[str, Any]]) 
     return job_id
 
 
-def status(engine: Engine, job_id: str) -> dict[str, Any]:
+def status(engine: Engine, job_id: str, who: Principal) -> dict[str, Any]:
+    """The job's state, if `who` may read it (else NotFound, as for a job that never was)."""
     with engine.connect() as conn:
         row = (
             conn.execute(
                 text(
-                    "SELECT id, kind, status, progress, message, result, error, created_at, updated_at"
-                    " FROM jobs WHERE id = :id"
+                    "SELECT id, kind, status, progress, message, result, error, created_at,"
+                    " updated_at, owner FROM jobs WHERE id = CAST(:id AS text)"
                 ),
                 {"id": job_id},
             )
             .mappings()
             .first()
         )
-    if row is None:
-        raise NotFound(f"No job '{job_id}'", where={"job": job_id})
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+    if row is None or not (row["owner"] is None or row["owner"] == who.name or who.is_admin):
+        raise NotFound(f"No job '{job_id[:64]}'", where={"job": job_id[:64]})
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items() if k != "owner"
+    }

@@ -48,6 +48,12 @@ class APISettings(BaseSettings):
         default_factory=lambda: ["*"], description="Origins allowed by CORS (JSON list)."
     )
     max_upload_mb: int = Field(default=200, description="Largest accepted upload, in MiB.")
+    max_json_mb: float = Field(
+        default=16, gt=0, description="Largest JSON request body (a feature, an analysis), MiB."
+    )
+    max_json_depth: int = Field(
+        default=64, ge=8, description="Deepest nesting of a JSON request body."
+    )
     public_url: str | None = Field(
         default=None, description="Base URL used in links when behind a proxy."
     )
@@ -105,6 +111,50 @@ class TileSettings(BaseSettings):
     )
 
 
+class RateLimitSettings(BaseSettings):
+    """Requests per minute allowed to each key (or, without a key, each client address) on the
+    expensive endpoints; 0 turns a limit off. A burst of `*_burst` may come at once."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GEO_SERVICE_RATE_", env_file=".env", extra="ignore"
+    )
+
+    analyses_per_minute: float = Field(
+        default=60, ge=0, description="Overlap, proximity and zonal statistics."
+    )
+    analyses_burst: int = Field(default=20, ge=1)
+    screenings_per_minute: float = Field(
+        default=600, ge=0, description="Zone screening (the map screens as a zone is drawn)."
+    )
+    screenings_burst: int = Field(default=100, ge=1)
+    imports_per_minute: float = Field(default=10, ge=0, description="POST /layers/{slug}/import.")
+    imports_burst: int = Field(default=5, ge=1)
+    exports_per_minute: float = Field(default=30, ge=0, description="GET /layers/{slug}/export.")
+    exports_burst: int = Field(default=10, ge=1)
+
+
+class ImportSettings(BaseSettings):
+    """Limits on zip archives, checked entry by entry before GDAL opens one (see io.archive)."""
+
+    model_config = _ENV
+
+    zip_max_entries: int = Field(
+        default=10_000, ge=1, description="Most entries (files and folders) a zip may hold."
+    )
+    zip_max_expanded_mb: int = Field(
+        default=2048, ge=1, description="Largest total size of a zip's entries, expanded, in MiB."
+    )
+    zip_max_ratio: float = Field(
+        default=500.0,
+        gt=1,
+        description=(
+            "Highest expansion ratio (expanded / compressed size) of an entry expanding to 1 MiB "
+            "or more. Attribute tables with blank text fields reach 100-150; Deflate itself stops "
+            "near 1030."
+        ),
+    )
+
+
 class Settings:
     """All groups together; one instance per process (see `get_settings`)."""
 
@@ -113,6 +163,8 @@ class Settings:
         self.api = APISettings()
         self.tiles = TileSettings()
         self.screening = ScreeningSettings()
+        self.imports = ImportSettings()
+        self.rates = RateLimitSettings()
 
 
 @lru_cache

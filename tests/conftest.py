@@ -8,7 +8,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from geo_service.api.app import create_app
 from geo_service.db.engine import make_engine, migrate
 from geo_service.db.local import LocalCluster
+from geo_service.domain.access import Role
+from geo_service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_HOME = Path(os.environ.get("GEO_SERVICE_TEST_HOME", ROOT / "var" / "test"))
@@ -131,15 +133,60 @@ def session(engine: Engine) -> Iterator[Session]:
         transaction.rollback()
 
 
-@pytest.fixture(scope="session")
-def app(database_url: str):
-    return create_app(database_url)
+def unlimited_settings() -> Settings:
+    """Settings without rate limits: a test suite is one very busy client."""
+    settings = Settings()
+    for kind in ("analyses", "screenings", "imports", "exports"):
+        setattr(settings.rates, f"{kind}_per_minute", 0)
+    return settings
 
 
 @pytest.fixture(scope="session")
-def client(app) -> Iterator[TestClient]:
-    with TestClient(app) as c:
+def app(database_url: str, cluster: LocalCluster | None):
+    return create_app(database_url, unlimited_settings(), cluster=cluster)
+
+
+@pytest.fixture(scope="session")
+def keys(engine: Engine) -> dict[str, str]:
+    """A key of each role (named after it), and their secrets: {"admin": "gs_...", ...}."""
+    from geo_service.db.access import create_key
+
+    secrets: dict[str, str] = {}
+    with Session(engine) as s:
+        for role in Role:
+            secrets[role.value], _ = create_key(s, f"test-{role.value}", role)
+        s.commit()
+    return secrets
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture(scope="session")
+def client(app, keys: dict[str, str]) -> Iterator[TestClient]:
+    """The app through an admin key (most tests are about something else than access)."""
+    with TestClient(app, headers=bearer(keys["admin"])) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def anon(app, client: TestClient) -> TestClient:
+    """The app as nobody: no key. (No lifespan of its own: it shares the client's engine.)"""
+    return TestClient(app)
+
+
+@pytest.fixture(scope="session")
+def as_role(app, client: TestClient, keys: dict[str, str]) -> Callable[[str], TestClient]:
+    """as_role("viewer") -> a client sending that role's key."""
+    made: dict[str, TestClient] = {}
+
+    def make(role: str) -> TestClient:
+        if role not in made:
+            made[role] = TestClient(app, headers=bearer(keys[role]))
+        return made[role]
+
+    return make
 
 
 @pytest.fixture(scope="session")

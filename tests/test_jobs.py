@@ -5,6 +5,7 @@ import time
 from fastapi.testclient import TestClient
 
 from geo_service import jobs
+from geo_service.domain.access import OPERATOR
 from geo_service.errors import InvalidInput
 
 
@@ -23,10 +24,10 @@ def test_job_reports_progress_and_result(client: TestClient, engine) -> None:
 
     def work(report):
         report(0.5, "half way")
-        seen.append(jobs.status(engine, job_id)["progress"])
+        seen.append(jobs.status(engine, job_id, OPERATOR)["progress"])
         return {"answer": 42}
 
-    job_id = jobs.submit(engine, "test", work)
+    job_id = jobs.submit(engine, "test", work, owner=OPERATOR)
     body = _wait(client, job_id)
     assert body["status"] == "done" and body["result"] == {"answer": 42}
     assert body["progress"] == 1.0 and seen == [0.5]
@@ -36,7 +37,7 @@ def test_failed_job_says_why(client: TestClient, engine) -> None:
     def work(report):
         raise InvalidInput("row 3 has no geometry", where={"index": 3})
 
-    body = _wait(client, jobs.submit(engine, "test", work))
+    body = _wait(client, jobs.submit(engine, "test", work, owner=OPERATOR))
     assert body["status"] == "failed"
     assert body["error"]["detail"] == "row 3 has no geometry"
     assert body["error"]["where"] == {"index": 3}

@@ -59,9 +59,7 @@ def postmasters_of(cluster: LocalCluster) -> list[Proc]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in _OUTER and not k.startswith("PYTEST_")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in _OUTER and not k.startswith("PYTEST_")}
     return {**env, **extra}
 
 

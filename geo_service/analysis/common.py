@@ -16,6 +16,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_service.db.access import visible
+from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput, UnknownLayer
 
 Filter = dict[str, Any]
@@ -31,11 +33,18 @@ class LayerRef:
     raster_path: str | None
 
 
-def layer_ref(session: Session, slug: str, storage: str | None = "vector") -> LayerRef:
-    """The layer named `slug`; UnknownLayer if none, InvalidInput if its storage is not `storage`."""
+def layer_ref(
+    session: Session, slug: str, who: Principal, storage: str | None = "vector"
+) -> LayerRef:
+    """The layer named `slug` if `who` may read it; UnknownLayer if not (or if there is none),
+    InvalidInput if its storage is not `storage`."""
+    readable, access = visible(who, "l")
     row = session.execute(
-        text("SELECT id, slug, kind, theme, storage, raster_path FROM layers WHERE slug = :slug"),
-        {"slug": slug},
+        text(
+            "SELECT id, slug, kind, theme, storage, raster_path FROM layers l "
+            f"WHERE slug = :slug AND {readable}"
+        ),
+        {"slug": slug, **access},
     ).first()
     if row is None:
         raise UnknownLayer(f"No layer named '{slug}'", where={"layer": slug})

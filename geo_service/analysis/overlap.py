@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_service.analysis.common import Filter, geometry, layer_ref, property_filter, ref
+from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput
 
 Report = Callable[[float, str | None], None]
@@ -100,6 +101,8 @@ def overlap(
     min_overlap_ha: float = 0.01,
     with_geometry: bool = False,
     report: Report | None = None,
+    *,
+    who: Principal,
 ) -> dict[str, Any]:
     """Every pair (source feature, target feature) that overlaps by at least `min_overlap_ha`.
 
@@ -110,7 +113,7 @@ def overlap(
     """
     if min_overlap_ha < 0:
         raise InvalidInput("min_overlap_ha must not be negative", where={"min_overlap_ha": 0})
-    src, tgt = layer_ref(session, source), layer_ref(session, target)
+    src, tgt = layer_ref(session, source, who), layer_ref(session, target, who)
     s_sql, s_params = property_filter(source_filter, "f", "sf")
     t_sql, t_params = property_filter(target_filter, "f", "tf")
     params = {

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_service.analysis.common import Filter, geometry, layer_ref, property_filter, ref
+from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput
 
 # Farther than any two points on Earth: the bound when the probe finds fewer than k targets.
@@ -104,6 +105,8 @@ def nearest(
     source_filter: Filter | None = None,
     target_filter: Filter | None = None,
     with_geometry: bool = False,
+    *,
+    who: Principal,
 ) -> dict[str, Any]:
     """For each source feature, its `k` nearest target features with `distance_m` (metres,
     geodesic, 0 when touching or inside); only those within `within_m` metres when given.
@@ -116,7 +119,7 @@ def nearest(
         raise InvalidInput("Give k, within_m or both", where={"k": None, "within_m": None})
     if within_m is not None and within_m < 0:
         raise InvalidInput("within_m must not be negative", where={"within_m": within_m})
-    src, tgt = layer_ref(session, source), layer_ref(session, target)
+    src, tgt = layer_ref(session, source, who), layer_ref(session, target, who)
     s_sql, s_params = property_filter(source_filter, "f", "sf")
     t_sql, t_params = property_filter(target_filter, "f", "tf")
     result = session.execute(

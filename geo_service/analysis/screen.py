@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from geo_service.analysis.common import geometry
 from geo_service.analysis.messages import Lang, check_lang, reason
+from geo_service.db.access import visible
+from geo_service.domain.access import Principal
 from geo_service.domain.geometry import check_geometry, parse_geojson
 from geo_service.errors import InvalidGeometry, InvalidInput, UnknownFeature
 from geo_service.settings import get_settings
@@ -93,7 +95,8 @@ _SCREEN = """
         SELECT ST_CollectionExtract(ST_MakeValid(
                  CASE WHEN CAST(:zone_id AS bigint) IS NULL
                       THEN ST_SetSRID(ST_GeomFromGeoJSON(CAST(:geojson AS text)), 4326)
-                      ELSE (SELECT geom FROM features WHERE id = CAST(:zone_id AS bigint)) END
+                      ELSE (SELECT f.geom FROM features f JOIN layers l ON l.id = f.layer_id
+                             WHERE f.id = CAST(:zone_id AS bigint) AND {visible}) END
                ), 3) AS g) x
        WHERE g IS NOT NULL
     ), cat AS (
@@ -110,7 +113,7 @@ _SCREEN = """
              WHEN l.theme IN ('protected_area', 'biodiversity') THEN 'protected_areas'
              WHEN l.theme IN ('river', 'water_body') THEN 'rivers'
              WHEN l.theme = 'settlement' THEN 'settlements' END
-       WHERE l.storage = 'vector'
+       WHERE l.storage = 'vector' AND {visible}
     ), piece AS (
       SELECT lyr.slug, lyr.category, lyr.radius_m, fp.feature_id, fp.geom,
              ST_Intersects(fp.geom, z.g) AS meets
@@ -276,6 +279,8 @@ def with_reasons(rules: list[dict[str, Any]], lang: Lang) -> list[dict[str, Any]
 def screen(
     session: Session,
     zone: dict[str, Any] | None = None,
+    *,
+    who: Principal,
     zone_id: int | None = None,
     rules: dict[str, Any] | None = None,
     exclude_id: int | None = None,
@@ -288,15 +293,18 @@ def screen(
     hectares and metres, and the `reason` in `lang`, en or fr), and the conflicts by category;
     each `overlap_pct` is the share of the screened zone's area, `distance_m` geodesic metres.
     With `with_geometry`, overlaps carry their intersection and `geometry` is the zone.
+    Only layers `who` may read take part, and only a zone it may read can be screened.
     """
     checked_lang = check_lang(lang)
     if (zone is None) == (zone_id is None):
         raise InvalidInput("Give either a geometry or a zone_id", where="geometry")
     checked_rules = rules_with(rules)
     radii = _radii(checked_rules)
+    readable, access = visible(who, "l")
     result = session.execute(
-        text(_SCREEN),
+        text(_SCREEN.replace("{visible}", readable)),
         {
+            **access,
             "zone_id": zone_id,
             "geojson": None if zone is None else _zone_geojson(zone),
             "exclude_id": exclude_id if exclude_id is not None else zone_id,

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_service.analysis.common import Filter, geometry, layer_ref, property_filter, ref
+from geo_service.domain.access import Principal
 from geo_service.domain.geometry import check_geometry, parse_geojson
 from geo_service.errors import BrokenFile, InvalidInput
 
@@ -85,17 +86,19 @@ def zonal(
     band: int = 1,
     categorical: bool | None = None,
     with_geometry: bool = False,
+    *,
+    who: Principal,
 ) -> dict[str, Any]:
     """Per zone: `count` of pixels, their `min`, `max`, `mean` and `sum` (raster units), and
     for categorical rasters `classes` {value: share 0..1}. `zones` is a vector layer slug
     (its polygons) or one GeoJSON geometry (EPSG:4326). `categorical=None` decides from the
     raster (integer values, at most MAX_CLASSES of them).
     """
-    layer = layer_ref(session, raster, storage="raster")
+    layer = layer_ref(session, raster, who, storage="raster")
     if not layer.raster_path or not Path(layer.raster_path).is_file():
         raise BrokenFile(f"Raster layer '{raster}' has no readable file", where={"raster": raster})
     if isinstance(zones, str):
-        zone_layer = layer_ref(session, zones)
+        zone_layer = layer_ref(session, zones, who)
         z_sql, z_params = property_filter(zone_filter, "f", "zf")
         found = [
             (ref(fid, name), geometry(gj))

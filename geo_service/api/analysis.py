@@ -18,8 +18,10 @@ from starlette.responses import HTMLResponse, Response
 
 from geo_service import jobs
 from geo_service.analysis import export, messages, overlap, proximity, report, screen, zonal
-from geo_service.api.deps import DbEngine, DbSession
+from geo_service.api.deps import Caller, DbEngine, DbSession
+from geo_service.api.limits import Analyses, Screenings
 from geo_service.api.responses import GeoJSONResponse, JSONResponse
+from geo_service.domain.access import Principal
 
 router = APIRouter(tags=["analysis"])
 
@@ -113,6 +115,7 @@ def _answer(
     session: Session,
     engine: Engine,
     run_async: bool,
+    who: Principal,
     lang: messages.Lang = "en",
 ) -> Response:
     if not run_async:
@@ -122,45 +125,64 @@ def _answer(
         with Session(engine) as own:
             return work(own, progress)
 
-    job_id = jobs.submit(engine, f"analysis-{title.lower()}", job)
+    job_id = jobs.submit(engine, f"analysis-{title.lower()}", job, owner=who)
     return JSONResponse({"job": job_id, "href": f"/jobs/{job_id}"}, status_code=202)
 
 
-@router.post("/analysis/overlap", summary="Overlapping pairs of two layers, in hectares")
+@router.post(
+    "/analysis/overlap",
+    dependencies=[Analyses],
+    summary="Overlapping pairs of two layers, in hectares",
+)
 def overlap_endpoint(
     body: OverlapRequest,
     session: DbSession,
     engine: DbEngine,
+    who: Caller,
     format: FormatParam = "json",
     run_async: AsyncParam = False,
 ) -> Response:
     def work(s: Session, progress: jobs.Report | None) -> dict[str, Any]:
         return overlap.overlap(
-            s, **body.model_dump(), with_geometry=format in _GEOMETRY_FORMATS, report=progress
+            s,
+            **body.model_dump(),
+            with_geometry=format in _GEOMETRY_FORMATS,
+            report=progress,
+            who=who,
         )
 
-    return _answer(work, "Overlap", format, session, engine, run_async)
+    return _answer(work, "Overlap", format, session, engine, run_async, who)
 
 
-@router.post("/analysis/proximity", summary="Nearest target features, in metres")
+@router.post(
+    "/analysis/proximity", dependencies=[Analyses], summary="Nearest target features, in metres"
+)
 def proximity_endpoint(
     body: ProximityRequest,
     session: DbSession,
     engine: DbEngine,
+    who: Caller,
     format: FormatParam = "json",
     run_async: AsyncParam = False,
 ) -> Response:
     def work(s: Session, _progress: jobs.Report | None) -> dict[str, Any]:
-        return proximity.nearest(s, **body.model_dump(), with_geometry=format in _GEOMETRY_FORMATS)
+        return proximity.nearest(
+            s, **body.model_dump(), with_geometry=format in _GEOMETRY_FORMATS, who=who
+        )
 
-    return _answer(work, "Proximity", format, session, engine, run_async)
+    return _answer(work, "Proximity", format, session, engine, run_async, who)
 
 
-@router.post("/analysis/screen", summary="Screen a zone against titles, parks, rivers, villages")
+@router.post(
+    "/analysis/screen",
+    dependencies=[Screenings],
+    summary="Screen a zone against titles, parks, rivers, villages",
+)
 def screen_endpoint(
     body: ScreenRequest,
     session: DbSession,
     engine: DbEngine,
+    who: Caller,
     format: FormatParam = "json",
     run_async: AsyncParam = False,
     lang: LangParam = "en",
@@ -174,20 +196,24 @@ def screen_endpoint(
             exclude_id=body.exclude_id,
             with_geometry=format != "csv",
             lang=lang,
+            who=who,
         )
 
-    return _answer(work, "Screening", format, session, engine, run_async, lang)
+    return _answer(work, "Screening", format, session, engine, run_async, who, lang)
 
 
-@router.post("/analysis/zonal", summary="Raster statistics per zone")
+@router.post("/analysis/zonal", dependencies=[Analyses], summary="Raster statistics per zone")
 def zonal_endpoint(
     body: ZonalRequest,
     session: DbSession,
     engine: DbEngine,
+    who: Caller,
     format: FormatParam = "json",
     run_async: AsyncParam = False,
 ) -> Response:
     def work(s: Session, _progress: jobs.Report | None) -> dict[str, Any]:
-        return zonal.zonal(s, **body.model_dump(), with_geometry=format in _GEOMETRY_FORMATS)
+        return zonal.zonal(
+            s, **body.model_dump(), with_geometry=format in _GEOMETRY_FORMATS, who=who
+        )
 
-    return _answer(work, "Zonal", format, session, engine, run_async)
+    return _answer(work, "Zonal", format, session, engine, run_async, who)

@@ -10,20 +10,39 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from geo_service import __version__
-from geo_service.api import analysis, errors, features, health, jobs, layers, tiles, web
+from geo_service.api import (
+    access,
+    analysis,
+    errors,
+    features,
+    health,
+    jobs,
+    layers,
+    tiles,
+    web,
+)
+from geo_service.api.guard import BodyGuard
+from geo_service.api.limits import RateLimits
 from geo_service.api.responses import JSONResponse
 from geo_service.db.engine import database_url, make_engine
+from geo_service.db.local import LocalCluster
 from geo_service.settings import Settings, get_settings
 
 
-def create_app(url: str | None = None, settings: Settings | None = None) -> FastAPI:
-    """The app on `url`, or on the configured database (the embedded cluster by default)."""
+def create_app(
+    url: str | None = None, settings: Settings | None = None, cluster: LocalCluster | None = None
+) -> FastAPI:
+    """The app on `url`, or on the configured database (the embedded cluster by default).
+
+    `cluster` is the embedded cluster behind `url`: the app follows it to whichever port it
+    restarts on, without a restart of its own.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(
-            url or database_url(settings.db), pool_size=settings.db.pool_size
+            url or database_url(settings.db), pool_size=settings.db.pool_size, cluster=cluster
         )
         yield
         app.state.engine.dispose()
@@ -39,15 +58,26 @@ def create_app(url: str | None = None, settings: Settings | None = None) -> Fast
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.rate_limits = RateLimits(settings.rates)
     errors.install(app)
+    app.add_middleware(
+        BodyGuard,
+        max_json_bytes=int(settings.api.max_json_mb * 2**20),
+        max_depth=settings.api.max_json_depth,
+    )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # "*" means any web page's origin, but not "null" (sandboxed frames, local files), which
+    # anyone can claim. Keys limited to origins are checked apart from CORS, on every request.
+    any_origin = "*" in settings.api.cors_origins
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=settings.api.cors_origins,
+        allow_origins=[] if any_origin else settings.api.cors_origins,
+        allow_origin_regex=r"https?://[^/\s]+" if any_origin else None,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["ETag", "Location", "Content-Crs"],
+        expose_headers=["ETag", "Location", "Content-Crs", "Retry-After", "WWW-Authenticate"],
+        max_age=600,
     )
-    for module in (health, jobs, features, layers, analysis, tiles, web):
+    for module in (health, access, jobs, features, layers, analysis, tiles, web):
         app.include_router(module.router)
     return app

@@ -6,9 +6,11 @@ import logging
 import re
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo_service import errors
@@ -29,7 +31,9 @@ STATUS: dict[type[errors.GeoServiceError], int] = {
     errors.UnknownFeature: 404,
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,
+    errors.Unauthorized: 401,
     errors.Forbidden: 403,
+    errors.TooManyRequests: 429,
     errors.DatabaseUnavailable: 503,
 }
 
@@ -63,7 +67,7 @@ def problem(
 
 async def _domain_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, errors.GeoServiceError)
-    return problem(
+    response = problem(
         status_for(exc),
         exc.title,
         exc.detail,
@@ -71,7 +75,10 @@ async def _domain_error(request: Request, exc: Exception) -> ProblemResponse:
         type_=f"/problems/{_slug(type(exc))}",
         where=exc.where,
         errors=exc.errors,
+        **exc.extra,
     )
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
@@ -88,17 +95,71 @@ async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     return problem(exc.status_code, "HTTP error", str(exc.detail), instance=request.url.path)
 
 
+RETRY_AFTER = 3  # seconds a client is asked to wait before retrying after a database 503
+_UNAVAILABLE = "The database cannot be reached; try again in a few seconds"
+# Failures of the connection itself (refused, closed, timed out, pool exhausted) carry no
+# SQLSTATE; the database is away for now, the request was fine.
+_CONNECTION_FAILURES = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
+def _driver_error(exc: Exception) -> Exception:
+    """psycopg's exception behind SQLAlchemy's wrapper (or `exc` itself)."""
+    return exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+
+
+def _database_problem(exc: Exception) -> errors.GeoServiceError | None:
+    """The domain error a database failure amounts to, by SQLSTATE class, with a message of
+    ours: the server's own text can name tables, constraints, values or hosts. None when it is
+    a fault of ours (an answer 500)."""
+    state = getattr(_driver_error(exc), "sqlstate", None) or ""
+    retry = {"Retry-After": str(RETRY_AFTER)}
+    if state.startswith("22"):
+        return errors.InvalidInput("A value is out of range or malformed")
+    if state.startswith("23"):
+        return errors.Conflict("The change conflicts with data already stored")
+    if state in ("40001", "40P01", "55P03"):  # serialization, deadlock, lock timeout
+        return errors.DatabaseUnavailable(
+            "The change collided with another one; try it again", headers=retry
+        )
+    if state == "57014":
+        return errors.DatabaseUnavailable(
+            "The database took too long to answer; try again later", headers=retry
+        )
+    if state.startswith("53"):
+        return errors.DatabaseUnavailable(
+            "The database is short of connections, memory or disk; try again later",
+            headers=retry,
+        )
+    if state.startswith(("08", "57P")) or (not state and isinstance(exc, _CONNECTION_FAILURES)):
+        return errors.DatabaseUnavailable(_UNAVAILABLE, headers=retry)
+    return None
+
+
+def database_text(exc: Exception) -> str:
+    """What the server or libpq said, on one line: for the log, never for an answer. (The cause
+    of an `Unreachable` is libpq's own message.)"""
+    orig = _driver_error(exc)
+    return str(orig.__cause__ or orig).strip().replace("\n", " | ")
+
+
 async def _database_error(request: Request, exc: Exception) -> ProblemResponse:
-    log.warning("database error on %s: %s", request.url.path, exc)
-    if isinstance(exc, OperationalError):
+    said = database_text(exc)
+    state = getattr(_driver_error(exc), "sqlstate", None)
+    mapped = _database_problem(exc)
+    if mapped is None:
+        log.error("database error on %s [%s]: %s", request.url.path, state, said, exc_info=exc)
         return problem(
-            503, "Database unavailable", "The database cannot be reached; try again shortly",
+            500, "Internal error", "The database could not carry out the request",
             instance=request.url.path,
         )  # fmt: skip
-    return problem(
-        400, "Request refused by the database", str(getattr(exc, "orig", exc)).split("\n")[0],
-        instance=request.url.path,
-    )  # fmt: skip
+    log.warning("database error on %s [%s]: %s", request.url.path, state, said)
+    return await _domain_error(request, mapped)
 
 
 async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
@@ -110,5 +171,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.GeoServiceError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _database_error)
+    for failure in (DBAPIError, psycopg.Error, PoolTimeout):
+        app.add_exception_handler(failure, _database_error)
     app.add_exception_handler(Exception, _unexpected)

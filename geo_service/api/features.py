@@ -13,14 +13,16 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field
 
-from geo_service.api.deps import DbSession, User
+from geo_service.api.deps import Caller, DbSession, Editor
 from geo_service.api.responses import GeoJSONResponse, JSONResponse
 from geo_service.db.models import Layer
 from geo_service.domain import store
-from geo_service.errors import InvalidInput
+from geo_service.errors import InvalidCRS, InvalidInput
 from geo_service.io import select
 from geo_service.io.write import csv_lines
 
@@ -48,6 +50,7 @@ CONFORMANCE = [
 # Query parameters with a meaning of their own; any other one filters on a property.
 RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "datetime", "crs", "format"}
 MAX_LIMIT = 10000
+MAX_ID = 2**63 - 1  # ids and versions are PostgreSQL bigints
 GEOJSON = "application/geo+json"
 
 # -- reusable parameters ------------------------------------------------------------------------
@@ -203,15 +206,14 @@ def _collection(request: Request, description: dict[str, Any]) -> dict[str, Any]
     }  # fmt: skip
 
 
-def _vector_layers(session: DbSession) -> list[Layer]:
-    return [layer for layer in store.list_layers(session) if layer.storage == "vector"]
-
-
 @router.get("/collections", summary="The vector layers, as collections")
-def collections(request: Request, session: DbSession, f: OutputFormat = None) -> Response:
+def collections(
+    request: Request, session: DbSession, who: Caller, f: OutputFormat = None
+) -> Response:
     docs = [
         _collection(request, store.describe_layer(session, layer))
-        for layer in _vector_layers(session)
+        for layer in store.list_layers(session, who)
+        if layer.storage == "vector"
     ]
     doc = {"collections": docs, "links": _alternates(f"{base_url(request)}/collections", "json")}
     if wants(request, f) == "html":
@@ -220,8 +222,10 @@ def collections(request: Request, session: DbSession, f: OutputFormat = None) ->
 
 
 @router.get("/collections/{slug}", summary="One collection: extent, count, attributes")
-def collection(request: Request, slug: str, session: DbSession, f: OutputFormat = None) -> Response:
-    doc = _collection(request, store.describe_layer(session, store.get_layer(session, slug)))
+def collection(
+    request: Request, slug: str, session: DbSession, who: Caller, f: OutputFormat = None
+) -> Response:
+    doc = _collection(request, store.describe_layer(session, store.get_layer(session, slug, who)))
     if wants(request, f) == "html":
         return _html(request, "collection.html", doc["title"], doc)
     return JSONResponse(doc)
@@ -232,8 +236,8 @@ _JSON_TYPES = {"string": "string", "number": "number", "boolean": "boolean", "ar
 
 
 @router.get("/collections/{slug}/queryables", summary="Properties usable as filters (Part 3)")
-def queryables(request: Request, slug: str, session: DbSession) -> Response:
-    description = store.describe_layer(session, store.get_layer(session, slug))
+def queryables(request: Request, slug: str, session: DbSession, who: Caller) -> Response:
+    description = store.describe_layer(session, store.get_layer(session, slug, who))
     properties = {"name": {"type": "string", "title": "name"}}
     for key, typ in description["attributes"].items():
         properties[key] = {"type": _JSON_TYPES.get(str(typ), "string"), "title": key}
@@ -287,16 +291,19 @@ def items(
     request: Request,
     slug: str,
     session: DbSession,
+    who: Caller,
     bbox: BBox,
     filters: PropertyFilters,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Features per page.")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Features to skip (ordered by id).")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="Features to skip (ordered by id).")
+    ] = 0,
     datetime: Annotated[
         str | None, Query(description="Last-changed time: instant, date or interval a/b.")
     ] = None,
     f: OutputFormat = None,
 ) -> Response:
-    layer = store.get_layer(session, slug)
+    layer = store.get_layer(session, slug, who)
     selection = select.Selection(
         layer.id, bbox, filters, select.interval(datetime) if datetime else None
     )
@@ -306,7 +313,7 @@ def items(
         return StreamingResponse(
             (line.encode() for line in csv_lines(rows)),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'inline; filename="{slug}.csv"'},
+            headers={"Content-Disposition": f'inline; filename="{slug}.csv"', **_cache(layer)},
         )
     page = select.page(session, selection, limit, offset)
     head = {
@@ -319,27 +326,51 @@ def items(
         doc = {**head, "features": orjson.loads(page.features)}
         return _html(request, "items.html", layer.title, doc, collection=slug, offset=offset)
     body = orjson.dumps(head)[:-1] + b',"features":' + page.features + b"}"
-    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{CRS84}>"})
+    return Response(
+        body, media_type=GEOJSON, headers={"Content-Crs": f"<{CRS84}>", **_cache(layer)}
+    )
+
+
+FeatureId = Annotated[
+    int, PathParam(ge=1, le=MAX_ID, description="The feature's id (a positive 64-bit integer).")
+]
 
 
 @router.get("/collections/{slug}/items/{feature_id}", summary="One feature")
 def item(
-    request: Request, slug: str, feature_id: int, session: DbSession, f: OutputFormat = None
+    request: Request,
+    slug: str,
+    feature_id: FeatureId,
+    session: DbSession,
+    who: Caller,
+    f: OutputFormat = None,
 ) -> Response:
-    layer = store.get_layer(session, slug)
+    layer = store.get_layer(session, slug, who)
     body, version = select.feature(session, layer.id, feature_id, slug)
     url = f"{base_url(request)}/collections/{slug}/items/{feature_id}"
     if wants(request, f) == "html":
         doc = {**orjson.loads(body), "links": _alternates(url, "html")}
         return _html(request, "item.html", f"{layer.title}: {feature_id}", doc, collection=slug)
     return Response(
-        body, media_type=GEOJSON, headers={"ETag": f'"{version}"', "Content-Crs": f"<{CRS84}>"}
+        body,
+        media_type=GEOJSON,
+        headers={"ETag": f'"{version}"', "Content-Crs": f"<{CRS84}>", **_cache(layer)},
     )
 
 
-@router.get("/collections/{slug}/items/{feature_id}/history", summary="Every version of a feature")
-def item_history(slug: str, feature_id: int, session: DbSession) -> dict[str, Any]:
-    layer = store.get_layer(session, slug)
+def _cache(layer: Layer) -> dict[str, str]:
+    """What a shared cache may keep: nothing of a layer that is not public."""
+    return {} if layer.visibility == "public" else {"Cache-Control": "private, no-cache"}
+
+
+@router.get(
+    "/collections/{slug}/items/{feature_id}/history",
+    summary="Every version of a feature: who made it, when, how and why",
+)
+def item_history(
+    slug: str, feature_id: FeatureId, session: DbSession, who: Caller
+) -> dict[str, Any]:
+    layer = store.get_layer(session, slug, who)
     return {"versions": store.feature_history(session, layer, feature_id)}
 
 
@@ -350,17 +381,59 @@ FeatureBody = Annotated[
     Body(
         media_type=GEOJSON,
         description="A GeoJSON Feature in EPSG:4326 (PATCH: properties to merge, geometry "
-        "replaced when given).",
+        'replaced when given). A member "comment" beside "properties" says why: it is kept '
+        "in the audit log, and a change of an ASM zone's status needs one.",
         examples=[{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-8.4, 12.1]},
                    "properties": {"name": "Kéniéba-Sud"}}],
     ),
 ]  # fmt: skip
 
 
+# What a body's coordinates may be in: longitude, latitude on WGS84, as RFC 7946 says; the
+# old GeoJSON `crs` member is understood when it names that, and refused otherwise.
+LONLAT_CRS = {
+    CRS84,
+    "urn:ogc:def:crs:OGC:1.3:CRS84",
+    "urn:ogc:def:crs:OGC::CRS84",
+    "CRS84",
+    "EPSG:4326",
+    "urn:ogc:def:crs:EPSG::4326",
+}
+
+
+def content_crs(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="Content-Crs",
+            description=f"The CRS of the body's coordinates: only <{CRS84}> (the default).",
+        ),
+    ] = None,
+) -> None:
+    if value is not None and value.strip().strip("<>") not in LONLAT_CRS:
+        raise InvalidCRS(
+            f"Coordinates must be longitude/latitude in <{CRS84}> (RFC 7946), not "
+            f"{value.strip()[:200]}; import projected data as a file that names its CRS",
+            where={"Content-Crs": value[:200]},
+        )
+
+
+BodyCrs = Annotated[None, Depends(content_crs)]
+
+
 def _parts(body: dict[str, Any], need_geometry: bool) -> tuple[dict | None, dict[str, Any]]:
     """The geometry and properties of a GeoJSON Feature body."""
     if body.get("type") != "Feature":
         raise InvalidInput('The body must be a GeoJSON Feature ("type": "Feature")')
+    crs = body.get("crs")
+    if crs is not None:
+        name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
+        if name not in LONLAT_CRS:
+            raise InvalidCRS(
+                f"The body's crs member names {str(name)[:200]!r}: GeoJSON coordinates must be "
+                "longitude/latitude on WGS84 (RFC 7946); import projected data as a file",
+                where={"field": "crs"},
+            )
     geometry = body.get("geometry")
     if need_geometry and geometry is None:
         raise InvalidInput("The feature needs a geometry", where={"field": "geometry"})
@@ -370,20 +443,31 @@ def _parts(body: dict[str, Any], need_geometry: bool) -> tuple[dict | None, dict
     return geometry, properties
 
 
+def _comment(body: dict[str, Any]) -> str | None:
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise InvalidInput("comment must be a text", where={"field": "comment"})
+    return comment
+
+
 def if_match(
     value: Annotated[
         str | None,
-        Header(alias="If-Match", description="The ETag of the version being changed."),
+        Header(
+            alias="If-Match",
+            description="The ETag of the version being changed: a stale one gets 412.",
+        ),
     ] = None,
 ) -> int | None:
     if value is None or value.strip() == "*":
         return None
     try:
-        return int(value.strip().removeprefix("W/").strip('"'))
+        version = int(value.strip().removeprefix("W/").strip('"'))
     except ValueError:
-        raise InvalidInput(
-            "If-Match must be an ETag of this API", where={"If-Match": value}
-        ) from None
+        version = -1
+    if not 0 < version <= MAX_ID:
+        raise InvalidInput("If-Match must be an ETag of this API", where={"If-Match": value[:40]})
+    return version
 
 
 ExpectedVersion = Annotated[int | None, Depends(if_match)]
@@ -393,62 +477,108 @@ def _feature_response(
     request: Request, session: DbSession, layer: Layer, feature_id: int, status: int = 200
 ) -> Response:
     body, version = select.feature(session, layer.id, feature_id, layer.slug)
-    headers = {"ETag": f'"{version}"'}
+    headers = {"ETag": f'"{version}"', **_cache(layer)}
     if status == 201:
         headers["Location"] = f"{base_url(request)}/collections/{layer.slug}/items/{feature_id}"
     return Response(body, status_code=status, media_type=GEOJSON, headers=headers)
 
 
-@router.post("/collections/{slug}/items", status_code=201, summary="Add a feature")
+@router.post("/collections/{slug}/items", status_code=201, summary="Add a feature (editor)")
 def create_item(
-    request: Request, slug: str, body: FeatureBody, session: DbSession, user: User
+    request: Request, slug: str, body: FeatureBody, session: DbSession, who: Editor, _: BodyCrs
 ) -> Response:
-    layer = store.get_layer(session, slug)
+    layer = store.get_layer(session, slug, who)
     geometry, properties = _parts(body, need_geometry=True)
-    created = store.create_feature(session, layer, geometry or {}, properties, user=user)
+    created = store.create_feature(
+        session, layer, geometry or {}, properties, who=who, comment=_comment(body)
+    )
     return _feature_response(request, session, layer, created.id, status=201)
 
 
-@router.put("/collections/{slug}/items/{feature_id}", summary="Replace a feature")
+@router.put("/collections/{slug}/items/{feature_id}", summary="Replace a feature (editor)")
 def replace_item(
     request: Request,
     slug: str,
-    feature_id: int,
+    feature_id: FeatureId,
     body: FeatureBody,
     session: DbSession,
-    user: User,
+    who: Editor,
     expected: ExpectedVersion,
+    _: BodyCrs,
 ) -> Response:
-    layer = store.get_layer(session, slug)
+    layer = store.get_layer(session, slug, who)
     geometry, properties = _parts(body, need_geometry=True)
     store.update_feature(
-        session, layer, feature_id, geometry, properties, replace=True, user=user,
-        expected_version=expected,
+        session, layer, feature_id, geometry, properties, replace=True, who=who,
+        expected_version=expected, comment=_comment(body),
     )  # fmt: skip
     return _feature_response(request, session, layer, feature_id)
 
 
-@router.patch("/collections/{slug}/items/{feature_id}", summary="Update part of a feature")
+@router.patch("/collections/{slug}/items/{feature_id}", summary="Update part of a feature (editor)")
 def update_item(
     request: Request,
     slug: str,
-    feature_id: int,
+    feature_id: FeatureId,
     body: FeatureBody,
     session: DbSession,
-    user: User,
+    who: Editor,
     expected: ExpectedVersion,
+    _: BodyCrs,
 ) -> Response:
-    layer = store.get_layer(session, slug)
+    layer = store.get_layer(session, slug, who)
     geometry, properties = _parts({"type": "Feature", **body}, need_geometry=False)
     store.update_feature(
-        session, layer, feature_id, geometry, properties, user=user, expected_version=expected
-    )
+        session, layer, feature_id, geometry, properties, who=who, expected_version=expected,
+        comment=_comment(body),
+    )  # fmt: skip
     return _feature_response(request, session, layer, feature_id)
 
 
 @router.delete(
-    "/collections/{slug}/items/{feature_id}", status_code=204, summary="Delete a feature"
+    "/collections/{slug}/items/{feature_id}",
+    status_code=204,
+    summary="Delete a feature (editor; it stays in history and can be restored)",
 )
-def delete_item(slug: str, feature_id: int, session: DbSession, user: User) -> Response:
-    store.delete_feature(session, store.get_layer(session, slug), feature_id, user=user)
+def delete_item(
+    slug: str,
+    feature_id: FeatureId,
+    session: DbSession,
+    who: Editor,
+    expected: ExpectedVersion,
+    comment: Annotated[
+        str | None, Query(max_length=2000, description="Why (kept in the audit log).")
+    ] = None,
+) -> Response:
+    layer = store.get_layer(session, slug, who)
+    store.delete_feature(
+        session, layer, feature_id, who=who, expected_version=expected, comment=comment
+    )
     return Response(status_code=204)
+
+
+class RestoreBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: str | None = Field(default=None, max_length=2000, description="Why.")
+
+
+@router.post(
+    "/collections/{slug}/items/{feature_id}/history/{version}/restore",
+    summary="Make an earlier version current again, as a new version (editor)",
+)
+def restore_item(
+    request: Request,
+    slug: str,
+    feature_id: FeatureId,
+    version: Annotated[int, PathParam(ge=1, le=MAX_ID)],
+    session: DbSession,
+    who: Editor,
+    expected: ExpectedVersion,
+    body: RestoreBody | None = None,
+) -> Response:
+    layer = store.get_layer(session, slug, who)
+    store.restore_feature(
+        session, layer, feature_id, version, who=who, expected_version=expected,
+        comment=body.comment if body else None,
+    )  # fmt: skip
+    return _feature_response(request, session, layer, feature_id)

@@ -1,16 +1,33 @@
-"""Health: database and PostGIS versions, 503 when the database cannot be reached."""
+"""Health: database and PostGIS versions, 503 when the database cannot be reached, and why."""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from geo_service import __version__
 from geo_service.api.deps import DbEngine
+from geo_service.api.errors import RETRY_AFTER, database_text
 from geo_service.api.responses import JSONResponse
+from geo_service.db.engine import Unreachable
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+
+
+def _why(exc: DBAPIError | PoolTimeout) -> str:
+    """Why the database cannot serve, in plain words and without the server's own text (which
+    can name hosts, users or values): 'the database at 127.0.0.1:5433 refuses connections'."""
+    if isinstance(exc, PoolTimeout):
+        return "every database connection of this process is busy"
+    if isinstance(exc.orig, Unreachable):
+        return str(exc.orig)
+    state = getattr(exc.orig, "sqlstate", None)
+    return "the database failed the health query" + (f" (SQLSTATE {state})" if state else "")
 
 
 @router.get("/health", summary="Service and database health")
@@ -20,15 +37,13 @@ def health(engine: DbEngine) -> JSONResponse:
             row = conn.execute(
                 text("SELECT version(), postgis_full_version(), postgis_lib_version()")
             ).one()
-    except DBAPIError as exc:
+    except (DBAPIError, PoolTimeout) as exc:
+        why = _why(exc)
+        log.warning("health: %s: %s", why, database_text(exc))
         return JSONResponse(
-            {
-                "status": "unavailable",
-                "service": __version__,
-                "database": None,
-                "detail": str(exc.orig).split("\n")[0] if exc.orig else str(exc),
-            },
+            {"status": "unavailable", "service": __version__, "database": None, "detail": why},
             status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER)},
         )
     return JSONResponse(
         {

@@ -6,22 +6,24 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from geo_service import jobs
-from geo_service.api.deps import DbEngine, DbSession, User
+from geo_service.api.deps import Admin, Caller, DbEngine, DbSession, Editor
 from geo_service.api.features import BBox, PropertyFilters
+from geo_service.api.limits import Exports, Imports
 from geo_service.api.responses import JSONResponse
 from geo_service.db.models import Layer
 from geo_service.domain import store
+from geo_service.domain.access import Principal, check_visibility
 from geo_service.domain.kinds import Kind
 from geo_service.io import raster, select
 from geo_service.io.formats import FORMATS, export_format
@@ -32,23 +34,37 @@ from geo_service.io.write import export
 router = APIRouter(tags=["layers"])
 
 
+Visibility = Literal["public", "internal", "private"]
+_VISIBILITY = (
+    "public: everyone; internal: any key; private: the owner, the keys in `shared_with`, the "
+    "groups in `shared_groups`, and admins."
+)
+Names = Annotated[list[Annotated[str, Field(max_length=63)]], Field(max_length=200)]
+
+
 class LayerCreate(BaseModel):
-    slug: str = Field(description="1-63 lower-case letters, digits, '-' or '_'.")
-    title: str | None = None
+    model_config = ConfigDict(extra="forbid")
+    slug: str = Field(max_length=63, description="1-63 lower-case letters, digits, '-' or '_'.")
+    title: str | None = Field(default=None, max_length=500)
     kind: Kind = Kind.reference
     theme: str | None = Field(default=None, description="For reference layers: what they hold.")
-    visibility: str = "public"
-    description: str | None = None
-    attribution: str | None = None
+    visibility: Visibility = Field(default="private", description=_VISIBILITY)
+    shared_with: Names | None = Field(default=None, description="Key names that may read it.")
+    shared_groups: Names | None = Field(default=None, description="Groups that may read it.")
+    description: str | None = Field(default=None, max_length=10000)
+    attribution: str | None = Field(default=None, max_length=2000)
 
 
 class LayerUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     slug: str | None = Field(default=None, description="A new slug renames the layer.")
-    title: str | None = None
+    title: str | None = Field(default=None, max_length=500)
     theme: str | None = None
-    visibility: str | None = None
-    description: str | None = None
-    attribution: str | None = None
+    visibility: Visibility | None = Field(default=None, description=_VISIBILITY)
+    shared_with: Names | None = None
+    shared_groups: Names | None = None
+    description: str | None = Field(default=None, max_length=10000)
+    attribution: str | None = Field(default=None, max_length=2000)
 
 
 def _describe(session: Session, layer: Layer) -> dict[str, Any]:
@@ -60,32 +76,32 @@ def _describe(session: Session, layer: Layer) -> dict[str, Any]:
     return description
 
 
-@router.get("/layers", summary="Every layer with its feature count and extent")
-def list_layers(session: DbSession) -> list[dict[str, Any]]:
-    return [_describe(session, layer) for layer in store.list_layers(session)]
+@router.get("/layers", summary="Every layer the caller may read, with count and extent")
+def list_layers(session: DbSession, who: Caller) -> list[dict[str, Any]]:
+    return [_describe(session, layer) for layer in store.list_layers(session, who)]
 
 
-@router.post("/layers", status_code=201, summary="Create an empty layer")
-def create_layer(body: LayerCreate, session: DbSession) -> JSONResponse:
-    layer = store.create_layer(session, **body.model_dump())
+@router.post("/layers", status_code=201, summary="Create an empty layer (admin)")
+def create_layer(body: LayerCreate, session: DbSession, who: Admin) -> JSONResponse:
+    layer = store.create_layer(session, who=who, **body.model_dump())
     return JSONResponse(_describe(session, layer), status_code=201)
 
 
 @router.get("/layers/{slug}", summary="A layer: count, extent, geometry types, attributes")
-def get_layer(slug: str, session: DbSession) -> dict[str, Any]:
-    return _describe(session, store.get_layer(session, slug))
+def get_layer(slug: str, session: DbSession, who: Caller) -> dict[str, Any]:
+    return _describe(session, store.get_layer(session, slug, who))
 
 
-@router.patch("/layers/{slug}", summary="Rename or re-describe a layer")
-def update_layer(slug: str, body: LayerUpdate, session: DbSession) -> dict[str, Any]:
-    layer = store.update_layer(session, slug, **body.model_dump(exclude_unset=True))
+@router.patch("/layers/{slug}", summary="Rename, re-describe or share a layer (admin)")
+def update_layer(slug: str, body: LayerUpdate, session: DbSession, who: Admin) -> dict[str, Any]:
+    layer = store.update_layer(session, slug, who, **body.model_dump(exclude_unset=True))
     return _describe(session, layer)
 
 
-@router.delete("/layers/{slug}", status_code=204, summary="Delete a layer and its features")
-def delete_layer(slug: str, session: DbSession) -> Response:
-    raster_path = store.get_layer(session, slug).raster_path
-    store.delete_layer(session, slug)
+@router.delete("/layers/{slug}", status_code=204, summary="Delete a layer and its features (admin)")
+def delete_layer(slug: str, session: DbSession, who: Admin) -> Response:
+    raster_path = store.get_layer(session, slug, who).raster_path
+    store.delete_layer(session, slug, who)
     session.commit()
     if raster_path:
         Path(raster_path).unlink(missing_ok=True)
@@ -114,9 +130,16 @@ _IMPORT_FORM = {
                         "upsert_key": {"type": "string", "description":
                                        "Field identifying a feature: update instead of adding."},
                         "table": {"type": "string", "description":
-                                  "GeoPackage table (or Shapefile in the zip) to import."},
+                                  "GeoPackage table, or Shapefile in the zip by name or path."},
+                        "encoding": {"type": "string", "description":
+                                     "Character encoding of the file's text (e.g. latin-1, "
+                                     "cp1252): overrides a .cpg; needed for GeoJSON, CSV or "
+                                     "KML that are not UTF-8."},
                         "crs": {"type": "string", "description":
                                 "Source CRS of a file that names none (CSV), e.g. EPSG:32629."},
+                        "visibility": {"type": "string", "enum": ["public", "internal", "private"],
+                                       "description": "Of a new layer (default private: the "
+                                       "importer and admins)."},
                     },
                 }
             }
@@ -125,7 +148,7 @@ _IMPORT_FORM = {
 }  # fmt: skip
 
 
-def _options(fields: dict[str, str], user: str | None) -> ImportOptions:
+def _options(fields: dict[str, str], who: Principal) -> ImportOptions:
     def text(name: str) -> str | None:
         return fields.get(name) or fields.get(name.replace("_", "-")) or None
 
@@ -136,7 +159,9 @@ def _options(fields: dict[str, str], user: str | None) -> ImportOptions:
         upsert_key=text("upsert_key"),
         table=text("table") or text("layer"),
         crs=text("crs"),
-        user=user,
+        who=who,
+        visibility=check_visibility(text("visibility") or "private"),
+        encoding=text("encoding"),
     )
 
 
@@ -157,6 +182,7 @@ def _import_job(engine: Engine, slug: str, upload: Upload, options: ImportOption
 
 @router.post(
     "/layers/{slug}/import",
+    dependencies=[Imports],
     summary="Import a file into a layer (created when missing)",
     openapi_extra=_IMPORT_FORM,
     description=(
@@ -171,7 +197,7 @@ async def import_layer(
     slug: str,
     session: DbSession,
     engine: DbEngine,
-    user: User,
+    who: Editor,
     run_async: Annotated[bool, Query(alias="async", description="Run as a job.")] = False,
 ) -> JSONResponse:
     settings = request.app.state.settings
@@ -185,10 +211,12 @@ async def import_layer(
             folder,
             settings.api.max_upload_mb * 2**20,
         )
-        options = _options(upload.fields, user)
+        options = _options(upload.fields, who)
         home = settings.db.home_path
         if run_async:
-            job = jobs.submit(engine, "import", _import_job(engine, slug, upload, options, home))
+            job = jobs.submit(
+                engine, "import", _import_job(engine, slug, upload, options, home), owner=who
+            )
             return JSONResponse({"job": job, "href": f"/jobs/{job}"}, status_code=202)
         summary = await run_in_threadpool(
             import_file, session, slug, upload.path, upload.filename, options, home=home
@@ -204,6 +232,7 @@ async def import_layer(
 
 @router.get(
     "/layers/{slug}/export",
+    dependencies=[Exports],
     summary="Download a layer: GeoJSON, GeoPackage, zipped Shapefile, CSV (WKT) or KML",
     description="All attributes are kept. Optional `bbox` and property filters (any other "
     "query parameter, as in OGC API Features items).",
@@ -212,12 +241,13 @@ async def import_layer(
 def export_layer(
     slug: str,
     session: DbSession,
+    who: Caller,
     bbox: BBox,
     filters: PropertyFilters,
     format: Annotated[str, Query(description=f"One of {', '.join(FORMATS)}.")] = "geojson",
 ) -> FileResponse:
     fmt = export_format(format)
-    layer = store.get_layer(session, slug)
+    layer = store.get_layer(session, slug, who)
     folder = Path(tempfile.mkdtemp(prefix="export-"))
     try:
         path = export(select.rows(session, select.Selection(layer.id, bbox, filters)), fmt,
@@ -236,7 +266,8 @@ def export_layer(
 @router.get("/search", summary="Find features by name or code (case and accents ignored)")
 def search(
     session: DbSession,
-    q: Annotated[str, Query(min_length=1, description="Text in the name or code.")],
+    who: Caller,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="Text in the name or code.")],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
-    return {"results": select.search(session, q, limit)}
+    return {"results": select.search(session, q, who, limit)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -21,3 +22,11 @@ class GeoJSONResponse(JSONResponse):
 
 class ProblemResponse(JSONResponse):
     media_type = "application/problem+json"
+
+    def render(self, content: Any) -> bytes:
+        # A problem may quote what the client sent, such as a number orjson cannot write
+        # (beyond 64 bits): the standard library writes anything, as text if need be.
+        try:
+            return super().render(content)
+        except TypeError:
+            return json.dumps(content, default=str, ensure_ascii=False).encode()

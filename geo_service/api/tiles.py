@@ -15,8 +15,9 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from geo_service.api.deps import DbEngine
+from geo_service.api.deps import QUERY_KEYS, Caller, DbEngine
 from geo_service.api.web import messages
+from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput, NotFound
 from geo_service.settings import Settings
 from geo_service.tiles import catalog, mvt, raster, serve, tilejson
@@ -29,9 +30,9 @@ TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 router = APIRouter(tags=["tiles"])
 templates = Jinja2Templates(directory=EMBED)
 
-Z = Annotated[int, PathParam(description="Zoom level (TileMatrix), 0 = the whole world.")]
-X = Annotated[int, PathParam(description="Column (TileCol), from the west.")]
-Y = Annotated[int, PathParam(description="Row (TileRow), from the north (XYZ, not TMS).")]
+Z = Annotated[int, PathParam(ge=0, description="Zoom level (TileMatrix), 0 = the whole world.")]
+X = Annotated[int, PathParam(ge=0, description="Column (TileCol), from the west.")]
+Y = Annotated[int, PathParam(ge=0, description="Row (TileRow), from the north (XYZ, not TMS).")]
 Slug = Annotated[str, PathParam(description="Layer slug.")]
 Slugs = Annotated[str, PathParam(description="One layer slug, or several separated by commas.")]
 IfNoneMatch = Annotated[str | None, Header(description="ETag of a tile held by the client.")]
@@ -64,8 +65,8 @@ def _base_url(request: Request) -> str:
 
 
 def _vector(
-    request: Request, engine: Any, slugs: str, z: int, x: int, y: int, if_none_match: str | None,
-    accept_encoding: str | None,
+    request: Request, engine: Any, who: Principal, slugs: str, z: int, x: int, y: int,
+    if_none_match: str | None, accept_encoding: str | None,
 ) -> Response:  # fmt: skip
     answer = serve.vector_tile(
         engine,
@@ -75,6 +76,7 @@ def _vector(
         x,
         y,
         request.query_params,
+        who,
         if_none_match=if_none_match,
         accept_gzip="gzip" in (accept_encoding or ""),
     )
@@ -82,11 +84,11 @@ def _vector(
 
 
 def _raster(
-    request: Request, engine: Any, slug: str, z: int, x: int, y: int, colormap: str, fmt: str,
-    if_none_match: str | None,
+    request: Request, engine: Any, who: Principal, slug: str, z: int, x: int, y: int,
+    colormap: str, fmt: str, if_none_match: str | None,
 ) -> Response:  # fmt: skip
     answer = serve.raster_tile(
-        engine, _settings(request), slug, z, x, y, colormap, fmt, if_none_match
+        engine, _settings(request), slug, z, x, y, colormap, fmt, if_none_match, who=who
     )
     return _send(answer)
 
@@ -102,20 +104,23 @@ _TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 def combined_tilejson(
     request: Request,
     engine: DbEngine,
+    who: Caller,
     layers: Annotated[str, Query(description="Layer slugs, comma-separated.")],
     properties: Properties = None,
 ) -> dict[str, Any]:
-    return _tilejson(request, engine, layers)
+    return _tilejson(request, engine, who, layers)
 
 
 @router.get("/tiles/{slug}/tilejson.json", summary="TileJSON 3.0 of a layer")
 def layer_tilejson(
-    request: Request, engine: DbEngine, slug: Slug, properties: Properties = None
+    request: Request, engine: DbEngine, who: Caller, slug: Slug, properties: Properties = None
 ) -> dict[str, Any]:
-    return _tilejson(request, engine, slug)
+    return _tilejson(request, engine, who, slug)
 
 
-def _tilejson(request: Request, engine: Any, slugs: str) -> dict[str, Any]:
+def _tilejson(request: Request, engine: Any, who: Principal, slugs: str) -> dict[str, Any]:
+    # The key of a request that carried it in the URL goes into the tile URLs, so that a map
+    # reading this TileJSON can fetch the tiles it lists.
     params = {k: v for k, v in request.query_params.items() if k != "layers"}
     with engine.connect() as conn:
         return tilejson.build(
@@ -125,6 +130,7 @@ def _tilejson(request: Request, engine: Any, slugs: str) -> dict[str, Any]:
             mvt.tile_query(params),
             urlencode(params),
             _settings(request).tiles,
+            who,
         )
 
 
@@ -137,6 +143,7 @@ def _tilejson(request: Request, engine: Any, slugs: str) -> dict[str, Any]:
 def vector_tile(
     request: Request,
     engine: DbEngine,
+    who: Caller,
     slugs: Slugs,
     z: Z,
     x: X,
@@ -145,7 +152,7 @@ def vector_tile(
     if_none_match: IfNoneMatch = None,
     accept_encoding: AcceptEncoding = None,
 ) -> Response:
-    return _vector(request, engine, slugs, z, x, y, if_none_match, accept_encoding)
+    return _vector(request, engine, who, slugs, z, x, y, if_none_match, accept_encoding)
 
 
 @router.get(
@@ -157,6 +164,7 @@ def vector_tile(
 def png_tile(
     request: Request,
     engine: DbEngine,
+    who: Caller,
     slug: Slug,
     z: Z,
     x: X,
@@ -164,7 +172,7 @@ def png_tile(
     colormap: Colormap = raster.DEFAULT_COLORMAP,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return _raster(request, engine, slug, z, x, y, colormap, "png", if_none_match)
+    return _raster(request, engine, who, slug, z, x, y, colormap, "png", if_none_match)
 
 
 @router.get(
@@ -176,6 +184,7 @@ def png_tile(
 def webp_tile(
     request: Request,
     engine: DbEngine,
+    who: Caller,
     slug: Slug,
     z: Z,
     x: X,
@@ -183,7 +192,7 @@ def webp_tile(
     colormap: Colormap = raster.DEFAULT_COLORMAP,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return _raster(request, engine, slug, z, x, y, colormap, "webp", if_none_match)
+    return _raster(request, engine, who, slug, z, x, y, colormap, "webp", if_none_match)
 
 
 # -- OGC API Tiles ------------------------------------------------------------------------------
@@ -210,16 +219,17 @@ def _tileset(request: Request, slug: str, storage: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _layer_storage(engine: Any, request: Request, slug: str) -> str:
+def _layer_storage(engine: Any, request: Request, who: Principal, slug: str) -> str:
     with engine.connect() as conn:
-        (layer,) = catalog.lookup(conn, [slug])
-    catalog.check_public([layer], _settings(request).tiles)
+        (layer,) = catalog.lookup(conn, [slug], who, _settings(request).tiles)
     return layer.storage
 
 
 @router.get("/collections/{slug}/tiles", summary="OGC API Tiles: the tilesets of a collection")
-def collection_tilesets(request: Request, engine: DbEngine, slug: Slug) -> dict[str, Any]:
-    tileset = _tileset(request, slug, _layer_storage(engine, request, slug))
+def collection_tilesets(
+    request: Request, engine: DbEngine, who: Caller, slug: Slug
+) -> dict[str, Any]:
+    tileset = _tileset(request, slug, _layer_storage(engine, request, who, slug))
     return {"links": tileset["links"][:1], "tilesets": [tileset]}
 
 
@@ -228,9 +238,9 @@ def collection_tilesets(request: Request, engine: DbEngine, slug: Slug) -> dict[
     summary="OGC API Tiles: a collection's tileset in WebMercatorQuad",
 )
 def collection_tileset(
-    request: Request, engine: DbEngine, slug: Slug, tms: Literal["WebMercatorQuad"]
+    request: Request, engine: DbEngine, who: Caller, slug: Slug, tms: Literal["WebMercatorQuad"]
 ) -> dict[str, Any]:
-    storage = _layer_storage(engine, request, slug)
+    storage = _layer_storage(engine, request, who, slug)
     tileset = _tileset(request, slug, storage)
     if storage == "vector":
         tileset["layers"] = [{"id": slug, "dataType": "vector"}]
@@ -246,6 +256,7 @@ def collection_tileset(
 def collection_tile(
     request: Request,
     engine: DbEngine,
+    who: Caller,
     slug: Slug,
     tms: Literal["WebMercatorQuad"],
     z: Z,
@@ -260,9 +271,11 @@ def collection_tile(
     if_none_match: IfNoneMatch = None,
     accept_encoding: AcceptEncoding = None,
 ) -> Response:
-    if f in ("png", "webp") or (f is None and _layer_storage(engine, request, slug) == "raster"):
-        return _raster(request, engine, slug, z, x, y, colormap, f or "png", if_none_match)
-    return _vector(request, engine, slug, z, x, y, if_none_match, accept_encoding)
+    if f in ("png", "webp") or (
+        f is None and _layer_storage(engine, request, who, slug) == "raster"
+    ):
+        return _raster(request, engine, who, slug, z, x, y, colormap, f or "png", if_none_match)
+    return _vector(request, engine, who, slug, z, x, y, if_none_match, accept_encoding)
 
 
 @router.get("/tileMatrixSets", summary="OGC API Tiles: the tile matrix sets served")
@@ -302,6 +315,7 @@ def basemap_tile(request: Request, z: Z, x: X, y: Y, if_none_match: IfNoneMatch 
 def embed(
     request: Request,
     engine: DbEngine,
+    who: Caller,
     layers: Annotated[str, Query(description="Layer slugs, comma-separated.")],
     bbox: Annotated[
         str | None, Query(description="minLon,minLat,maxLon,maxLat to show (EPSG:4326).")
@@ -309,12 +323,17 @@ def embed(
     lang: Annotated[Literal["fr", "en"], Query(description="Language of labels.")] = "fr",
 ) -> Response:
     slugs = catalog.parse_slugs(layers)
+    # A key given in the page's URL is passed on to its tile URLs (an iframe sends no header).
+    passed = {k: request.query_params[k] for k in QUERY_KEYS if request.query_params.get(k)}
     with engine.connect() as conn:
         sources = [
-            tilejson.build(conn, [s], "", mvt.TileQuery(), "", _settings(request).tiles)
+            tilejson.build(
+                conn, [s], "", mvt.TileQuery(), urlencode(passed), _settings(request).tiles, who
+            )
             for s in slugs
         ]
         info = catalog.details(conn, slugs)
+        public = all(layer.visibility == "public" for layer in catalog.lookup(conn, slugs, who))
     config = {
         "lang": lang,
         "messages": messages(lang),
@@ -339,7 +358,7 @@ def embed(
         "embed.html",
         # "</" is escaped so that no title can close the script element holding the config.
         {"lang": lang, "config": orjson.dumps(config).decode().replace("</", "<\\/")},
-        headers={"Cache-Control": "public, max-age=60"},
+        headers={"Cache-Control": f"{'public' if public else 'private'}, max-age=60"},
     )
 
 

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.staticfiles import StaticFiles
 
 from geo_service import __version__
+from geo_service.domain.access import VISIBILITIES
 from geo_service.domain.kinds import ZONE_TRANSITIONS
 
 WEB = Path(__file__).resolve().parents[2] / "web"
@@ -73,6 +74,7 @@ def map_page(
         "fallback_basemap_url": "/basemap/{z}/{x}/{y}.png",
         "zone_transitions": {k: sorted(v) for k, v in ZONE_TRANSITIONS.items()},
         "max_upload_mb": settings.api.max_upload_mb,
+        "visibilities": list(reversed(VISIBILITIES)),  # narrowest first: the default leads
         "version": __version__,
     }
     return templates.TemplateResponse(request, "map.html", {"config": config, "lang": chosen})

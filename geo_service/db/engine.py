@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 
 from geo_service.db.local import LocalCluster, find_bindir
 from geo_service.settings import DatabaseSettings
@@ -34,14 +37,70 @@ def database_url(settings: DatabaseSettings | None = None, start: bool = True) -
     return cluster.url()
 
 
-def make_engine(url: str, pool_size: int = 8) -> Engine:
-    return create_engine(
+CONNECT_TIMEOUT = 5  # seconds; a server slower than this to accept counts as down (503)
+
+
+class Unreachable(psycopg.OperationalError):
+    """A new connection to the database failed. The message says why in plain words with the
+    address, never a password nor the server's own text (that is the `__cause__`, for logs)."""
+
+
+def make_engine(url: str, pool_size: int = 8, cluster: LocalCluster | None = None) -> Engine:
+    """An engine keeping `pool_size` connections (as many more on demand), each pinged first.
+
+    With `cluster` (the embedded cluster behind `url`), every new connection goes to the port
+    the cluster listens on now: after a restart on another port the ping finds the pooled
+    connections dead, their replacements find the new port, and the app needs no restart.
+    """
+    connect_args: dict[str, Any] = {"application_name": "geo-service"}
+    if "connect_timeout" not in make_url(url).query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"application_name": "geo-service"},
+        connect_args=connect_args,
     )
+
+    @event.listens_for(engine, "do_connect")
+    def connect(
+        dialect: Dialect, record: Any, cargs: list[Any], cparams: dict[str, Any]
+    ) -> DBAPIConnection:
+        if cluster is not None:
+            port = cluster.recorded_port()
+            if port is None:
+                # Stopped (no postmaster.pid): answer at once rather than knock on a port that
+                # something else may hold by now.
+                raise Unreachable("the embedded database is not running")
+            cparams["port"] = port
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except psycopg.OperationalError as exc:
+            raise Unreachable(_why(exc, cparams)) from exc
+
+    return engine
+
+
+def _why(exc: psycopg.OperationalError, cparams: dict[str, Any]) -> str:
+    """Why a connection failed, in plain words: 'the database at 127.0.0.1:5433 refuses
+    connections'."""
+    where = f"the database at {cparams.get('host') or 'localhost'}:{cparams.get('port') or 5432}"
+    if isinstance(exc, psycopg.errors.ConnectionTimeout):
+        return f"{where} does not answer within {cparams.get('connect_timeout')} s"
+    state = exc.sqlstate or ""
+    if state.startswith("28"):
+        return f"{where} refuses the configured user or password"
+    if state == "3D000":
+        return f"{where} has no database named {cparams.get('dbname')!r}"
+    if state == "57P03":
+        return f"{where} is starting up, shutting down or recovering"
+    if state.startswith("53"):
+        return f"{where} is out of connection slots, memory or disk"
+    # libpq's own failures carry no SQLSTATE; the refusal is the common one (server stopped).
+    if "Connection refused" in str(exc):
+        return f"{where} refuses connections"
+    return f"{where} cannot be reached"
 
 
 def alembic_config(url: str) -> Config:

@@ -315,16 +315,28 @@ class LocalCluster:
         finally:
             pwfile.unlink(missing_ok=True)
 
+    def recorded_port(self) -> int | None:
+        """The port in postmaster.pid, which the server writes as it starts and removes as it
+        stops, or None when there is no such file.
+
+        One small file read and no subprocess: cheap enough for every new connection. A server
+        that died without removing the file leaves its last port, on which a connection then
+        fails as it should; `running_port` also asks pg_ctl whether the server is alive.
+        """
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except FileNotFoundError:
+            return None
+        return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
+
     def running_port(self) -> int | None:
         """The port of the running server, read from postmaster.pid, or None."""
-        pid_file = self.data_dir / "postmaster.pid"
-        if not pid_file.is_file():
+        if self.recorded_port() is None:
             return None
         status = self._run(self._program("pg_ctl"), "status", "-D", str(self.data_dir), check=False)
         if status.returncode != 0:
             return None
-        lines = pid_file.read_text().splitlines()
-        return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
+        return self.recorded_port()
 
     def start(self) -> bool:
         """Start the cluster (initialising it first); return False when it was already running."""

@@ -13,6 +13,7 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SRID = 4326
@@ -47,6 +48,10 @@ class Layer(Base):
     theme: Mapped[str | None] = mapped_column(String(32))
     property_schema: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     raster_path: Mapped[str | None] = mapped_column(Text)
+    # Who may read a private layer besides admins: its owner, these keys and these groups.
+    owner: Mapped[str | None] = mapped_column(Text)
+    shared_with: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    shared_groups: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     # Bumped by every change to the layer or its features: tile cache keys and ETags carry it.
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -58,7 +63,9 @@ class Layer(Base):
 
     __table_args__ = (
         CheckConstraint("slug ~ '^[a-z0-9][a-z0-9_-]*$'", name="layers_slug_format"),
-        CheckConstraint("visibility IN ('public', 'private')", name="layers_visibility"),
+        CheckConstraint(
+            "visibility IN ('public', 'internal', 'private')", name="layers_visibility"
+        ),
         CheckConstraint("storage IN ('vector', 'raster')", name="layers_storage"),
     )
 
@@ -111,3 +118,46 @@ class FeatureHistory(Base):
     valid_to: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     changed_by: Mapped[str | None] = mapped_column(Text)
     replaced_by: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiKey(Base):
+    """An access key: only the SHA-256 of its secret is kept (the secret is shown once)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    groups: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    # A partner's limits: only these layers, only from these origins, only tiles.
+    layers: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    origins: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    tiles_only: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who did what when: written by a trigger for every feature write (migration 0004) and by
+    the service for layer, key and import operations."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    layer_id: Mapped[int | None] = mapped_column(Integer)
+    layer_slug: Mapped[str | None] = mapped_column(Text)
+    feature_id: Mapped[int | None] = mapped_column(BigInteger)
+    version_before: Mapped[int | None] = mapped_column(Integer)
+    version_after: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    comment: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -1,7 +1,8 @@
 """Layers and features: create, read, update, delete, with validation by kind (the ORM path).
 
 Bulk imports have their own path (io/); this module is for editing one feature at a time and
-for managing layers. Writes record who made them (`user`) so history can answer who drew what.
+for managing layers. Every function takes the principal `who`: a layer it may not read does
+not exist for it, and every write is recorded under its name (history and the audit log).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from geo_service.db import audit
+from geo_service.db.access import visible
 from geo_service.db.models import Feature, FeatureHistory, Layer
+from geo_service.domain.access import Principal, Role, check_visibility
 from geo_service.domain.geometry import check_geometry, parse_geojson, to_geojson
 from geo_service.domain.kinds import (
     Kind,
@@ -25,7 +29,14 @@ from geo_service.domain.kinds import (
     parse_kind,
     validate_properties,
 )
-from geo_service.errors import Conflict, InvalidInput, UnknownFeature, UnknownLayer
+from geo_service.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    PreconditionFailed,
+    UnknownFeature,
+    UnknownLayer,
+)
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -33,23 +44,39 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # -- layers -------------------------------------------------------------------------------------
 
 
-def get_layer(session: Session, slug: str) -> Layer:
-    layer = session.scalar(select(Layer).where(Layer.slug == slug))
+def _visible_to(who: Principal):
+    sql, params = visible(who, "layers")
+    return text(sql).bindparams(**params)
+
+
+def get_layer(session: Session, slug: str, who: Principal) -> Layer:
+    """The layer `slug` if `who` may read it; UnknownLayer otherwise (whether or not it exists,
+    so that a private layer's name is not given away)."""
+    layer = None
+    if SLUG.match(slug or ""):
+        layer = session.scalar(select(Layer).where(Layer.slug == slug, _visible_to(who)))
     if layer is None:
-        raise UnknownLayer(f"No layer named '{slug}'", where={"layer": slug})
+        raise UnknownLayer(f"No layer named '{slug}'", where={"layer": slug[:63]})
     return layer
 
 
-def list_layers(session: Session, include_private: bool = True) -> list[Layer]:
-    query = select(Layer).order_by(Layer.kind, Layer.slug)
-    if not include_private:
-        query = query.where(Layer.visibility == "public")
+def list_layers(session: Session, who: Principal) -> list[Layer]:
+    query = select(Layer).where(_visible_to(who)).order_by(Layer.kind, Layer.slug)
     return list(session.scalars(query))
+
+
+def _metadata(layer: Layer) -> dict[str, Any]:
+    return {
+        key: getattr(layer, key)
+        for key in ("slug", "title", "kind", "visibility", "description", "attribution",
+                    "theme", "owner", "shared_with", "shared_groups")
+    }  # fmt: skip
 
 
 def create_layer(
     session: Session,
     slug: str,
+    who: Principal,
     title: str | None = None,
     kind: str = Kind.reference,
     visibility: str = "public",
@@ -57,39 +84,48 @@ def create_layer(
     attribution: str | None = None,
     storage: str = "vector",
     theme: str | None = None,
+    shared_with: list[str] | None = None,
+    shared_groups: list[str] | None = None,
 ) -> Layer:
-    if not SLUG.match(slug):
+    """A new layer owned by `who`."""
+    if not SLUG.match(slug or ""):
         raise InvalidInput(
-            f"Layer slug '{slug}' must be 1-63 lower-case letters, digits, '-' or '_', "
+            f"Layer slug '{slug[:80]}' must be 1-63 lower-case letters, digits, '-' or '_', "
             "starting with a letter or digit",
-            where={"slug": slug},
-        )
-    if visibility not in ("public", "private"):
-        raise InvalidInput(
-            "visibility must be 'public' or 'private'", where={"visibility": visibility}
+            where={"slug": slug[:80]},
         )
     layer = Layer(
         slug=slug,
         title=title or slug,
         kind=parse_kind(kind).value,
-        visibility=visibility,
+        visibility=check_visibility(visibility),
         description=description,
         attribution=attribution,
         storage=storage,
         theme=check_theme(theme),
+        owner=who.name,
+        shared_with=sorted(set(shared_with or [])),
+        shared_groups=sorted(set(shared_groups or [])),
     )
     session.add(layer)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.flush()
     except IntegrityError:
-        session.rollback()
         raise Conflict(f"A layer named '{slug}' exists already", where={"slug": slug}) from None
+    audit.record(session, who, "layer-create", layer_id=layer.id, layer_slug=slug,
+                 after=_metadata(layer))  # fmt: skip
     return layer
 
 
-def update_layer(session: Session, slug: str, /, **changes: Any) -> Layer:
-    """Change a layer's slug (rename), title, description, visibility, attribution or theme."""
-    layer = get_layer(session, slug)
+_EDITABLE = ("title", "description", "visibility", "attribution", "shared_with", "shared_groups")
+
+
+def update_layer(session: Session, slug: str, who: Principal, /, **changes: Any) -> Layer:
+    """Change a layer's slug (rename), title, description, visibility, sharing, attribution or
+    theme."""
+    layer = get_layer(session, slug, who)
+    before = _metadata(layer)
     new_slug = changes.pop("slug", None)
     if new_slug and new_slug != slug:
         if not SLUG.match(new_slug):
@@ -99,19 +135,26 @@ def update_layer(session: Session, slug: str, /, **changes: Any) -> Layer:
         layer.slug = new_slug
     if "theme" in changes:
         layer.theme = check_theme(changes.pop("theme"))
-    for key in ("title", "description", "visibility", "attribution"):
+    if changes.get("visibility") is not None:
+        check_visibility(changes["visibility"])
+    for key in _EDITABLE:
         if changes.get(key) is not None:
-            setattr(layer, key, changes[key])
-    if layer.visibility not in ("public", "private"):
-        raise InvalidInput("visibility must be 'public' or 'private'")
+            value = changes[key]
+            setattr(layer, key, sorted(set(value)) if isinstance(value, list) else value)
     layer.version += 1
     layer.updated_at = func.now()
     session.flush()
+    audit.record(session, who, "layer-update", layer_id=layer.id, layer_slug=layer.slug,
+                 before=before, after=_metadata(layer))  # fmt: skip
     return layer
 
 
-def delete_layer(session: Session, slug: str) -> None:
-    layer = get_layer(session, slug)
+def delete_layer(session: Session, slug: str, who: Principal) -> None:
+    layer = get_layer(session, slug, who)
+    audit.record(session, who, "layer-delete", layer_id=layer.id, layer_slug=layer.slug,
+                 before=_metadata(layer))  # fmt: skip
+    # The features go to history as they are deleted; one audit row above stands for them all.
+    audit.act_as(session, who, action="layer-delete", bulk=True)
     session.delete(layer)
     session.flush()
 
@@ -151,6 +194,9 @@ def describe_layer(session: Session, layer: Layer) -> dict[str, Any]:
         "title": layer.title,
         "kind": layer.kind,
         "visibility": layer.visibility,
+        "owner": layer.owner,
+        "shared_with": layer.shared_with,
+        "shared_groups": layer.shared_groups,
         "storage": layer.storage,
         "theme": layer.theme,
         "description": layer.description,
@@ -196,34 +242,70 @@ def create_feature(
     layer: Layer,
     geometry: dict[str, Any],
     properties: dict[str, Any] | None = None,
+    *,
+    who: Principal,
     name: str | None = None,
-    user: str | None = None,
+    comment: str | None = None,
 ) -> Feature:
     """Add one feature; its geometry is repaired if invalid and its attributes validated."""
+    who.require(Role.editor, "adding a feature")
     checked, props = _checked(layer, geometry, properties or {}, where={"layer": layer.slug})
+    audit.act_as(session, who, comment=comment)
     feature = Feature(
         layer_id=layer.id,
         name=name or display_name(props),
         properties=props,
         geom=from_shape(checked.geometry, srid=4326),
-        created_by=user,
-        updated_by=user,
+        created_by=who.actor,
+        updated_by=who.actor,
     )
     session.add(feature)
     session.flush()
     return feature
 
 
-def get_feature(session: Session, layer: Layer, feature_id: int) -> Feature:
-    feature = session.scalar(
-        select(Feature).where(Feature.layer_id == layer.id, Feature.id == feature_id)
-    )
+def get_feature(
+    session: Session, layer: Layer, feature_id: int, *, for_update: bool = False
+) -> Feature:
+    """The feature; `for_update` locks its row until the transaction ends, so that a version
+    checked now is still the version when the change is written."""
+    query = select(Feature).where(Feature.layer_id == layer.id, Feature.id == feature_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    feature = session.scalar(query)
     if feature is None:
         raise UnknownFeature(
             f"No feature {feature_id} in layer '{layer.slug}'",
             where={"layer": layer.slug, "id": feature_id},
         )
     return feature
+
+
+def _locked(session: Session, layer: Layer, feature_id: int, expected: int | None) -> Feature:
+    """The feature, locked for the change, at the `expected` version when one is given (an
+    If-Match on a feature that no longer exists fails as a precondition, as HTTP says)."""
+    try:
+        feature = get_feature(session, layer, feature_id, for_update=True)
+    except UnknownFeature:
+        if expected is None:
+            raise
+        raise PreconditionFailed(
+            f"Feature {feature_id} of layer '{layer.slug}' no longer exists",
+            where={"layer": layer.slug, "id": feature_id},
+        ) from None
+    _check_version(feature, expected, {"layer": layer.slug, "id": feature_id})
+    return feature
+
+
+def _check_version(feature: Feature, expected: int | None, where: dict[str, Any]) -> None:
+    if expected is not None and feature.version != expected:
+        raise PreconditionFailed(
+            f"Feature {feature.id} is at version {feature.version}, not {expected}: someone "
+            "else changed it since you read it; reload it and make your change again",
+            where=where,
+            extra={"current_version": feature.version},
+            headers={"ETag": f'"{feature.version}"'},
+        )
 
 
 def update_feature(
@@ -233,18 +315,17 @@ def update_feature(
     geometry: dict[str, Any] | None = None,
     properties: dict[str, Any] | None = None,
     replace: bool = False,
-    user: str | None = None,
+    *,
+    who: Principal,
     expected_version: int | None = None,
+    comment: str | None = None,
+    action: str | None = None,
 ) -> Feature:
-    """Replace (`replace=True`) or patch a feature; an ASM zone's status follows its lifecycle."""
-    feature = get_feature(session, layer, feature_id)
+    """Replace (`replace=True`) or patch a feature; an ASM zone's status follows its lifecycle,
+    and a change of it needs a `comment` (the reason, kept in the audit log)."""
+    who.require(Role.editor, "changing a feature")
+    feature = _locked(session, layer, feature_id, expected_version)
     where = {"layer": layer.slug, "id": feature_id}
-    if expected_version is not None and feature.version != expected_version:
-        raise Conflict(
-            f"Feature {feature_id} is at version {feature.version}, not {expected_version}: "
-            "someone else changed it; reload and try again",
-            where=where,
-        )
     if replace:
         merged = dict(properties or {})
     else:
@@ -255,65 +336,173 @@ def update_feature(
     geom_json = geometry if geometry is not None else to_geojson(to_shape(feature.geom))
     checked, props = _checked(layer, geom_json, merged, where=where)
     if layer.kind == Kind.asm_zone:
-        check_zone_transition((feature.properties or {}).get("status"), props.get("status"))
+        before = (feature.properties or {}).get("status")
+        check_zone_transition(before, props.get("status"))
+        if before != props.get("status") and not (comment or "").strip():
+            raise InvalidInput(
+                f"Moving an ASM zone from '{before}' to '{props.get('status')}' needs a comment "
+                'saying why (a "comment" member beside "properties")',
+                where={**where, "field": "comment"},
+            )
+    audit.act_as(session, who, comment=comment, action=action)
     feature.properties = props
     feature.name = display_name(props) or feature.name
     if geometry is not None:
         feature.geom = from_shape(checked.geometry, srid=4326)
-    feature.updated_by = user
+    feature.updated_by = who.actor
     session.flush()
     session.refresh(feature)
     return feature
 
 
 def delete_feature(
-    session: Session, layer: Layer, feature_id: int, user: str | None = None
+    session: Session,
+    layer: Layer,
+    feature_id: int,
+    *,
+    who: Principal,
+    expected_version: int | None = None,
+    comment: str | None = None,
 ) -> None:
-    feature = get_feature(session, layer, feature_id)
-    if user:
-        session.execute(text("SELECT set_config('geo_service.user', :u, true)"), {"u": user})
+    """Delete a feature (it stays in history and can be restored); a gazetted ASM zone is a
+    legal decision that only an admin may delete."""
+    who.require(Role.editor, "deleting a feature")
+    feature = _locked(session, layer, feature_id, expected_version)
+    status = (feature.properties or {}).get("status")
+    if layer.kind == Kind.asm_zone and status in ("gazetted", "suspended") and not who.is_admin:
+        raise Forbidden(
+            f"ASM zone {feature_id} is {status}: only an admin may delete it; retire it instead",
+            where={"layer": layer.slug, "id": feature_id},
+        )
+    audit.act_as(session, who, comment=comment)
     session.delete(feature)
     session.flush()
 
 
+def restore_feature(
+    session: Session,
+    layer: Layer,
+    feature_id: int,
+    version: int,
+    *,
+    who: Principal,
+    expected_version: int | None = None,
+    comment: str | None = None,
+) -> Feature:
+    """Make an earlier version current again, as a new version (history keeps everything in
+    between). A deleted feature comes back under its own id."""
+    who.require(Role.editor, "restoring a feature")
+    old = session.scalar(
+        select(FeatureHistory).where(
+            FeatureHistory.layer_id == layer.id,
+            FeatureHistory.feature_id == feature_id,
+            FeatureHistory.version == version,
+        ).order_by(FeatureHistory.id.desc()).limit(1)
+    )  # fmt: skip
+    if old is None:
+        raise UnknownFeature(
+            f"Feature {feature_id} of layer '{layer.slug}' has no earlier version {version}",
+            where={"layer": layer.slug, "id": feature_id, "version": version},
+        )
+    note = comment or f"restored version {version}"
+    current = session.scalar(
+        select(Feature).where(Feature.layer_id == layer.id, Feature.id == feature_id)
+    )
+    if current is not None:
+        return update_feature(
+            session, layer, feature_id, to_geojson(to_shape(old.geom)), old.properties,
+            replace=True, who=who, expected_version=expected_version, comment=note,
+            action="restore",
+        )  # fmt: skip
+    last = session.scalar(
+        select(func.max(FeatureHistory.version)).where(
+            FeatureHistory.layer_id == layer.id, FeatureHistory.feature_id == feature_id
+        )
+    )
+    checked, props = _checked(
+        layer, to_geojson(to_shape(old.geom)), old.properties,
+        where={"layer": layer.slug, "id": feature_id},
+    )  # fmt: skip
+    audit.act_as(session, who, comment=note, action="restore")
+    feature = Feature(
+        id=feature_id,
+        layer_id=layer.id,
+        name=old.name,
+        properties=props,
+        geom=from_shape(checked.geometry, srid=4326),
+        version=(last or version) + 1,
+        created_by=who.actor,
+        updated_by=who.actor,
+    )
+    session.add(feature)
+    session.flush()
+    session.refresh(feature)
+    return feature
+
+
 def feature_history(session: Session, layer: Layer, feature_id: int) -> list[dict[str, Any]]:
-    """Every version of a feature, oldest first, the current one last (who and when)."""
+    """Every version of a feature, oldest first, the current one last: who made it and when,
+    and from the audit log how (create, update, status, restore) and the comment given."""
     rows = session.scalars(
         select(FeatureHistory)
         .where(FeatureHistory.layer_id == layer.id, FeatureHistory.feature_id == feature_id)
         .order_by(FeatureHistory.version, FeatureHistory.id)
     ).all()
+    changes = {
+        version: (action, comment)
+        for version, action, comment in session.execute(
+            text(
+                "SELECT version_after, action, comment FROM audit_log "
+                "WHERE layer_id = :layer AND feature_id = :id AND version_after IS NOT NULL "
+                "ORDER BY id"
+            ),
+            {"layer": layer.id, "id": feature_id},
+        )
+    }
     versions = [
-        {
-            "version": h.version,
-            "operation": h.operation,
-            "name": h.name,
-            "properties": h.properties,
-            "geometry": to_geojson(to_shape(h.geom)),
-            "valid_from": h.valid_from.isoformat(),
-            "valid_to": h.valid_to.isoformat(),
-            "changed_by": h.changed_by,
-            "replaced_by": h.replaced_by,
-        }
+        _version(h.version, h.operation, h.name, h.properties, h.geom, h.valid_from,
+                 h.valid_to, h.changed_by, h.replaced_by, changes)
         for h in rows
-    ]
+    ]  # fmt: skip
     current = session.scalar(
         select(Feature).where(Feature.layer_id == layer.id, Feature.id == feature_id)
     )
     if current is not None:
         versions.append(
-            {
-                "version": current.version,
-                "operation": "current",
-                "name": current.name,
-                "properties": current.properties,
-                "geometry": to_geojson(to_shape(current.geom)),
-                "valid_from": current.updated_at.isoformat(),
-                "valid_to": None,
-                "changed_by": current.updated_by,
-                "replaced_by": None,
-            }
-        )
+            _version(current.version, "current", current.name, current.properties,
+                     current.geom, current.updated_at, None, current.updated_by, None, changes)
+        )  # fmt: skip
     if not versions:
-        raise UnknownFeature(f"No feature {feature_id} in layer '{layer.slug}' and no history")
+        raise UnknownFeature(
+            f"No feature {feature_id} in layer '{layer.slug}' and no history",
+            where={"layer": layer.slug, "id": feature_id},
+        )
     return versions
+
+
+def _version(
+    version: int,
+    operation: str,
+    name: str | None,
+    properties: dict[str, Any],
+    geom: Any,
+    valid_from: Any,
+    valid_to: Any,
+    changed_by: str | None,
+    replaced_by: str | None,
+    changes: dict[int, tuple[str, str | None]],
+) -> dict[str, Any]:
+    action, comment = changes.get(version, (None, None))
+    return {
+        "version": version,
+        "operation": operation,
+        "name": name,
+        "properties": properties,
+        "geometry": to_geojson(to_shape(geom)),
+        "valid_from": valid_from.isoformat(),
+        "valid_to": valid_to.isoformat() if valid_to is not None else None,
+        "changed_by": changed_by,
+        "replaced_by": replaced_by,
+        "change": action,
+        "comment": comment,
+    }

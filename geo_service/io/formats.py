@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import zipfile
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from geo_service.errors import BrokenFile, UnsupportedFormat
+from geo_service.errors import UnsupportedFormat
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ def _sniff(head: bytes) -> str | None:
 
 def detect(path: Path, filename: str | None = None) -> str:
     """The format of the file at `path` (named `filename` by the user): the suffix decides, the
-    first bytes confirm; zip archives must hold a Shapefile. Raises UnsupportedFormat."""
+    first bytes confirm. Raises UnsupportedFormat. A zip is taken for a zipped Shapefile; what
+    it holds is checked before GDAL opens it (io.archive)."""
     name = filename or path.name
     with path.open("rb") as f:
         head = f.read(512)
@@ -71,19 +72,7 @@ def detect(path: Path, filename: str | None = None) -> str:
             "CSV (lon/lat or WKT column), KML or a GeoTIFF",
             where={"file": name},
         )
-    if fmt == "shp" and not _zip_has_shapefile(path, name):
-        raise UnsupportedFormat(
-            f"The zip archive '{name}' holds no Shapefile (.shp)", where={"file": name}
-        )
     return fmt
-
-
-def _zip_has_shapefile(path: Path, name: str) -> bool:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return any(n.lower().endswith(".shp") for n in archive.namelist())
-    except zipfile.BadZipFile:
-        raise BrokenFile(f"'{name}' is not a readable zip archive", where={"file": name}) from None
 
 
 def export_format(name: str) -> Format:
@@ -94,3 +83,18 @@ def export_format(name: str) -> Format:
             f"Unknown export format '{name}'; choose one of {', '.join(FORMATS)}",
             where={"format": name},
         ) from None
+
+
+_SERVER_PATH = re.compile(r"(?:/vsi[a-z]+/)?\{?/[^\s'\"{}]+\}?(?:/[^\s'\"{}]*)?")
+_DRIVER_HINT = re.compile(r"[.;]*\s*It might help to specify the correct driver.*$", re.S)
+
+
+def library_said(exc: BaseException) -> str:
+    """What GDAL or another file library said, without this server's paths (a file's own name
+    is kept) or advice meant for GDAL's command-line users.
+
+    >>> library_said(RuntimeError("'/vsizip/{/tmp/import-x1/a.zip}/b.shp' not recognized"))
+    "'b.shp' not recognized"
+    """
+    text = _DRIVER_HINT.sub("", str(exc)).strip()
+    return _SERVER_PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1].strip("{}"), text)

@@ -1,9 +1,11 @@
 """Import a file into a layer: read, reproject, validate or repair, then bulk-insert with COPY.
 
 Everything happens in the caller's transaction, so an import is atomic: any error (a broken
-file, attributes that do not fit the layer's kind) raises before the caller commits and nothing
-is written. Geometries are validated in bulk (shapely, vectorised); only invalid ones go
-through `domain.geometry.check_geometry` one by one to be repaired, or rejected when `strict`.
+file, attributes that do not fit the layer's kind, a file with no feature to keep) raises before
+the caller commits and nothing is written; a savepoint takes back the layer the import created
+and its rows even before the caller rolls back. Geometries are validated in bulk (shapely,
+vectorised); only invalid ones go through `domain.geometry.check_geometry` one by one to be
+repaired, or rejected when `strict`.
 Attributes are validated chunk by chunk while COPY streams the chunks before them, so that
 PostgreSQL (another process) inserts and indexes while Python validates.
 
@@ -15,6 +17,7 @@ PostgreSQL (another process) inserts and indexes while Python validates.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +31,10 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_service.db import audit
 from geo_service.db.models import Layer
 from geo_service.domain import store
+from geo_service.domain.access import ANONYMOUS, Principal, Role
 from geo_service.domain.geometry import check_geometry, check_lonlat
 from geo_service.domain.kinds import (
     check_geometry_type,
@@ -60,8 +65,10 @@ def _silent(progress: float, message: str | None = None) -> None:
 @dataclass
 class ImportOptions:
     """How to import: `kind` of a new layer, the field naming features, strict validation,
-    the attribute identifying a feature on re-import, the GeoPackage table / zipped Shapefile,
-    the source CRS of files that name none, and who imports."""
+    the attribute identifying a feature on re-import, the GeoPackage table / Shapefile in the zip
+    (by name or path), the source CRS of files that name none, who imports, the visibility of a
+    new layer, and the character `encoding` of the file's text (e.g. latin-1, cp1252: over a
+    .cpg, and needed for GeoJSON, CSV or KML that are not UTF-8)."""
 
     kind: str | None = None
     name_field: str | None = None
@@ -69,7 +76,9 @@ class ImportOptions:
     upsert_key: str | None = None
     table: str | None = None
     crs: str | None = None
-    user: str | None = None
+    who: Principal = ANONYMOUS
+    visibility: str = "private"
+    encoding: str | None = None
 
 
 @dataclass
@@ -100,22 +109,32 @@ def import_file(
     A GeoTIFF becomes a raster layer stored under `home`/rasters (see io.raster).
     """
     options = options or ImportOptions()
+    options.who.require(Role.editor, "importing a file")
     filename = filename or path.name
     fmt = detect(path, filename)
     if fmt == RASTER:
-        layer = target_layer(session, slug, options.kind, storage="raster")
-        return raster.store_raster(session, layer, path, filename, home=home)
+        with session.begin_nested():  # a broken GeoTIFF takes back the layer made for it
+            layer = target_layer(session, slug, options, storage="raster")
+            summary = raster.store_raster(session, layer, path, filename, home=home)
+        _audit(session, options, layer, filename, summary)
+        return summary
     report(0.0, f"reading {filename}")
-    frame = read_vector(path, fmt, filename=filename, table=options.table, crs=options.crs)
-    layer = target_layer(session, slug, options.kind, storage="vector")
-    report(0.2, f"validating and writing {len(frame)} features")
-    prepared = prepare(frame, layer.kind, options, filename)
-    # A savepoint: an error half-way through the COPY leaves the caller's transaction usable and
-    # without any of this file's rows, as when validation failed before anything was written.
+    frame = read_vector(
+        path, fmt, filename=filename, table=options.table, crs=options.crs,
+        encoding=options.encoding,
+    )  # fmt: skip
+    # A savepoint: an error in validation or half-way through the COPY leaves the caller's
+    # transaction usable and without this file's rows, or the layer created for them.
+    # Rows are audited once for the whole file (below), not one by one.
     with session.begin_nested():
+        layer = target_layer(session, slug, options, storage="vector")
+        report(0.2, f"validating and writing {len(frame)} features")
+        prepared = prepare(frame, layer.kind, options, filename)
+        audit.act_as(session, options.who, action="import", bulk=True)
         counts = write(session, layer, prepared, options, _scaled(report, len(frame)))
+        audit.act_as(session, options.who)
     report(1.0, "done")
-    return {
+    summary = {
         "layer": layer.slug,
         "format": fmt,
         "imported": prepared.count,
@@ -123,14 +142,32 @@ def import_file(
         "repaired": prepared.repaired,
         "rejected": prepared.rejected,
     }
+    _audit(session, options, layer, filename, summary)
+    return summary
 
 
-def target_layer(session: Session, slug: str, kind: str | None, storage: str) -> Layer:
-    """The layer `slug`, created with `kind` (default reference) when it does not exist."""
+def _audit(
+    session: Session, options: ImportOptions, layer: Layer, filename: str, summary: dict[str, Any]
+) -> None:
+    audit.record(
+        session, options.who, "import", layer_id=layer.id, layer_slug=layer.slug,
+        details={"file": filename, **{k: summary.get(k) for k in
+                 ("format", "imported", "inserted", "updated")},
+                 "repaired": len(summary["repaired"]), "rejected": len(summary["rejected"])},
+    )  # fmt: skip
+
+
+def target_layer(session: Session, slug: str, options: ImportOptions, storage: str) -> Layer:
+    """The layer `slug`, created with `options.kind` (default reference) and visibility when it
+    does not exist, owned by the importer."""
+    kind = options.kind
     try:
-        layer = store.get_layer(session, slug)
+        layer = store.get_layer(session, slug, options.who)
     except UnknownLayer:
-        return store.create_layer(session, slug, kind=kind or "reference", storage=storage)
+        return store.create_layer(
+            session, slug, options.who, kind=kind or "reference", storage=storage,
+            visibility=options.visibility,
+        )  # fmt: skip
     if kind is not None and parse_kind(kind).value != layer.kind:
         raise Conflict(
             f"Layer '{slug}' holds {layer.kind} features, not {kind}",
@@ -192,13 +229,14 @@ def _checked_geometries(
     for i in np.flatnonzero(missing):
         prepared.rejected.append({"index": int(i), "reason": "missing or unreadable geometry"})
     geoms[missing] = None
+    invalid = ~missing & ~shapely.is_valid(geoms)
+    _check_finite(geoms, invalid, filename)
     bounds = shapely.bounds(geoms)
     out_of_range = (np.abs(bounds[:, [0, 2]]) > 180.0001).any(axis=1) | (
         np.abs(bounds[:, [1, 3]]) > 90.0001
     ).any(axis=1)
     for i in np.flatnonzero(out_of_range)[:1]:
         check_lonlat(geoms[i], where={"file": filename, "index": int(i)})
-    invalid = ~missing & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
         where = {"file": filename, "index": int(i)}
         try:
@@ -217,21 +255,107 @@ def _checked_geometries(
     return geoms
 
 
+def _check_finite(geoms: np.ndarray, invalid: np.ndarray, filename: str) -> None:
+    """Refuse the file when a geometry has a NaN or infinite coordinate: no repair can place it,
+    and PostGIS would store it. GEOS finds them invalid, so only invalid ones are looked at."""
+    indices = np.flatnonzero(invalid)
+    if not len(indices):
+        return
+    reasons = shapely.is_valid_reason(geoms[indices])
+    for i, reason in zip(indices.tolist(), reasons.tolist(), strict=True):
+        if reason.startswith("Invalid Coordinate"):
+            raise InvalidGeometry(
+                f"'{filename}': feature {i} has a coordinate that is not a finite number "
+                f"({reason}): NaN and infinity cannot be stored",
+                where={"file": filename, "index": i},
+            )
+
+
+def _require_features(prepared: Prepared, total: int, filename: str) -> None:
+    """Refuse an import that would keep no feature: its new layer would stay empty."""
+    rejected = len(prepared.rejected)
+    if total > rejected:
+        return
+    detail = f"'{filename}': no features to import: the file holds {total} feature(s)"
+    if rejected:
+        first = prepared.rejected[0]
+        detail += (
+            f" and all {rejected} were rejected (first, feature {first['index']}: "
+            f"{first['reason']})"
+        )
+    raise InvalidInput(
+        detail,
+        where={"file": filename},
+        errors=prepared.rejected[:MAX_LISTED_ERRORS],
+        extra={"features": total, "rejected": rejected},
+    )
+
+
 def prepare(frame: gpd.GeoDataFrame, kind: str, options: ImportOptions, filename: str) -> Prepared:
     """Validate every feature of `frame` (EPSG:4326) for a layer of `kind`.
 
     Invalid geometries are repaired (or rejected when `options.strict`) and a feature without a
-    geometry is rejected, all before this returns, so is a geometry type the kind refuses.
-    Attributes are checked as `rows` are consumed: those that do not fit the kind fail the whole
-    import (InvalidAttributes listing the feature indices, raised after the last row).
+    geometry is rejected, all before this returns, so is a geometry type the kind refuses, a
+    NaN or infinite coordinate, and a file left with no feature to import. Attributes are
+    checked as `rows` are consumed: those that do not fit the kind, or hold text PostgreSQL
+    cannot store (NUL, lone surrogates), fail the whole import (InvalidAttributes listing the
+    feature indices and fields, raised after the last row).
     """
     _check_fields(frame, options, filename)
     prepared = Prepared(rows=iter(()))
     geoms = _checked_geometries(
         np.asarray(frame.geometry.array, dtype=object), kind, options.strict, filename, prepared
     )
+    _require_features(prepared, len(frame), filename)
     prepared.rows = _rows(frame, geoms, kind, options, filename, prepared)
     return prepared
+
+
+# Characters a jsonb value (or a text column) cannot hold: NUL, and UTF-16 surrogates, which
+# only come unpaired in a Python str.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: Any, field: str = "") -> dict[str, str] | None:
+    """The first field (dotted path into objects and lists) of `value` holding a character that
+    PostgreSQL cannot store, with what it is."""
+    if isinstance(value, str):
+        match = _UNSTORABLE.search(value)
+        if match is None:
+            return None
+        what = (
+            "a NUL character (U+0000)"
+            if match.group() == "\x00"
+            else f"a lone surrogate (U+{ord(match.group()):04X}), which is no character"
+        )
+        return {"field": field, "message": f"holds {what}: PostgreSQL cannot store it"}
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        path = f"{field}.{key}" if field else str(key)
+        found = _unstorable(key, path) if isinstance(key, str) else None
+        found = found or _unstorable(item, path)
+        if found:
+            return found
+    return None
+
+
+def _encoded(props: dict[str, Any]) -> str | dict[str, str]:
+    """`props` as JSON text, or the problem of the field that cannot be stored. orjson refuses
+    surrogates and writes NUL as \\u0000: only then are the values searched."""
+    try:
+        encoded = orjson.dumps(props, default=str)
+    except orjson.JSONEncodeError:
+        problem = _unstorable(props)
+        if problem is None:
+            raise
+        return problem
+    problem = _unstorable(props) if b"\\u0000" in encoded else None
+    return problem or encoded.decode()
 
 
 def _rows(
@@ -261,15 +385,15 @@ def _rows(
         except InvalidAttributes as exc:
             problems.extend({"index": index, **e} for e in exc.errors)
             continue
+        encoded = _encoded(props)
+        if isinstance(encoded, dict):
+            problems.append({"index": index, **encoded})
+            continue
         if options.upsert_key:
             _note_key(props, options.upsert_key, index, keys, filename)
         if not problems:  # once one row is refused the file is, and nothing more is sent
             prepared.count += 1
-            yield (
-                display_name(props, options.name_field),
-                orjson.dumps(props, default=str).decode(),
-                geometry,
-            )
+            yield display_name(props, options.name_field), encoded, geometry
     if problems:
         first = problems[0]
         raise InvalidAttributes(
@@ -349,14 +473,14 @@ def write(
     """Insert the prepared features into `layer`, or upsert them by `options.upsert_key`."""
     if not options.upsert_key:
         rows = (
-            (layer.id, name, props, geom, options.user, options.user)
+            (layer.id, name, props, geom, options.who.actor, options.who.actor)
             for name, props, geom in prepared.rows
         )
         _copy(session, _COPY_FEATURES, rows, written)
         return {}
     session.execute(text(_STAGE))
     _copy(session, _COPY_STAGE, prepared.rows, written)
-    params = {"layer": layer.id, "key": options.upsert_key, "user": options.user}
+    params = {"layer": layer.id, "key": options.upsert_key, "user": options.who.actor}
     updated = _rowcount(session.execute(text(_UPSERT_UPDATE), params))
     inserted = _rowcount(session.execute(text(_UPSERT_INSERT), params))
     session.execute(text("DROP TABLE import_stage"))

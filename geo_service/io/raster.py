@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from geo_service.db.models import Layer
 from geo_service.errors import BrokenFile, InvalidCRS
+from geo_service.io.formats import library_said
 from geo_service.settings import get_settings
 
 
@@ -56,7 +57,9 @@ def store_raster(
             partial = destination.with_suffix(".partial.tif")
             raster_copy(src, partial, driver="COG", COMPRESS="DEFLATE", BIGTIFF="IF_SAFER")
     except RasterioIOError as exc:
-        raise BrokenFile(f"'{filename}' cannot be read as a GeoTIFF: {exc}", where=where) from None
+        raise BrokenFile(
+            f"'{filename}' cannot be read as a GeoTIFF: {library_said(exc)}", where=where
+        ) from None
     os.replace(partial, destination)
     layer.raster_path = str(destination.resolve())
     session.flush()

@@ -4,6 +4,10 @@ Any CRS the file names is honoured, including a Shapefile `.prj` holding WKT wit
 code; a file that names none (CSV, or a Shapefile without `.prj`) is read in the CRS given by
 the caller, else EPSG:4326 (coordinates out of lon/lat range are then refused in validation).
 
+A zip is checked (io.archive) before GDAL opens the Shapefile chosen in it, at any depth; its
+.dbf is decoded as its .cpg says, else as GDAL detects (the DBF header, else ISO-8859-1), unless
+the caller gives an `encoding`. GeoJSON, CSV and KML reach GDAL as UTF-8 (io.encodings).
+
     >>> frame = read_vector(Path("sites.zip"), "shp", filename="sites.zip")  # doctest: +SKIP
     >>> frame.crs.to_epsg()  # doctest: +SKIP
     4326
@@ -11,7 +15,9 @@ the caller, else EPSG:4326 (coordinates out of lon/lat range are then refused in
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,7 +26,10 @@ import pyogrio
 import pyproj
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 
-from geo_service.errors import BrokenFile, InvalidCRS, InvalidInput
+from geo_service.errors import BrokenFile, InvalidCRS, InvalidGeometry, InvalidInput
+from geo_service.io.archive import shapefile_member
+from geo_service.io.encodings import EXAMPLES, TEXT_FORMATS, codec, utf8_text
+from geo_service.io.formats import library_said
 
 WGS84 = "EPSG:4326"
 # Column names GDAL's CSV driver tries, in order, for longitude, latitude and WKT.
@@ -47,9 +56,14 @@ KML_NOISE = {
 _LIBRARY_ERRORS = (DataSourceError, DataLayerError, FieldError, GeometryError, RuntimeError)
 
 
-def gdal_path(path: Path, fmt: str) -> str:
-    """The path GDAL opens: zipped Shapefiles are read in place through /vsizip/."""
-    return f"/vsizip/{path}" if fmt == "shp" else str(path)
+def gdal_path(path: Path, fmt: str, member: str = "") -> str:
+    """The path GDAL opens: the Shapefile `member` of a zip is read in place through /vsizip/,
+    the archive's own path in braces so that its name need not end in .zip (a name holding a
+    brace cannot use them; GDAL then splits the path after '.zip')."""
+    if fmt != "shp":
+        return str(path)
+    archive = str(path) if "}" in str(path) else f"{{{path}}}"
+    return f"/vsizip/{archive}/{member}"
 
 
 def list_tables(path: Path, fmt: str, filename: str) -> list[str]:
@@ -57,7 +71,9 @@ def list_tables(path: Path, fmt: str, filename: str) -> list[str]:
     try:
         layers = pyogrio.list_layers(gdal_path(path, fmt))
     except _LIBRARY_ERRORS as exc:
-        raise BrokenFile(f"'{filename}' cannot be read: {exc}", where={"file": filename}) from None
+        raise BrokenFile(
+            f"'{filename}' cannot be read: {library_said(exc)}", where={"file": filename}
+        ) from None
     return [str(name) for name, geometry_type in layers if geometry_type is not None]
 
 
@@ -67,6 +83,7 @@ def _choose_table(tables: list[str], table: str | None, filename: str) -> str:
             raise InvalidInput(
                 f"'{filename}' has no table '{table}'; its tables: {', '.join(tables)}",
                 where={"file": filename, "table": table},
+                extra={"tables": tables},
             )
         return table
     if len(tables) != 1:
@@ -74,17 +91,88 @@ def _choose_table(tables: list[str], table: str | None, filename: str) -> str:
             f"'{filename}' holds {len(tables)} tables ({', '.join(tables) or 'none'}): "
             "choose one with the `table` field (--table)",
             where={"file": filename},
+            extra={"tables": tables},
         )
     return tables[0]
 
 
-def _read(path: str, filename: str, **options: object) -> gpd.GeoDataFrame:
+# Every byte is one character in ISO-8859-1, which GDAL decodes itself (not through iconv):
+# text read so comes back byte for byte, to be decoded in Python (see `_decode_text`).
+BYTEWISE = "ISO-8859-1"
+
+
+def _recode(value: Any, encoding: str) -> Any:
+    """`value` (text, or the objects and lists of a JSON field) read BYTEWISE, decoded."""
+    if isinstance(value, str):
+        return value.encode(BYTEWISE).decode(encoding)
+    if isinstance(value, dict):
+        return {_recode(k, encoding): _recode(v, encoding) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_recode(v, encoding) for v in value]
+    return value
+
+
+def _decode_text(
+    frame: gpd.GeoDataFrame, encoding: str, filename: str, given: bool
+) -> gpd.GeoDataFrame:
+    """`frame`'s field names and text, read BYTEWISE, decoded from `encoding` in Python, which
+    knows more encodings (and their names) than GDAL's iconv. BrokenFile naming the first
+    feature and field whose bytes are not valid there."""
+    hint = "" if given else f": give its encoding in the `encoding` option {EXAMPLES}"
+
+    def refuse(exc: UnicodeDecodeError, at: str, where: dict[str, Any]) -> BrokenFile:
+        byte = exc.object[exc.start : exc.start + 1].hex().upper()
+        return BrokenFile(
+            f"'{filename}': {at} is not valid {encoding} (byte 0x{byte}){hint}",
+            where={"file": filename, **where, "encoding": encoding},
+        )
+
+    names = {}
+    for column in frame.columns:
+        try:
+            names[column] = _recode(column, encoding)
+        except UnicodeDecodeError as exc:
+            raise refuse(exc, f"the name of the field '{column}'", {"field": column}) from None
+    for column in frame.columns:
+        if column == frame.geometry.name or frame[column].dtype.kind != "O":
+            continue
+        values = frame[column].tolist()
+        for index, value in enumerate(values):
+            try:
+                values[index] = _recode(value, encoding)
+            except UnicodeDecodeError as exc:
+                at = f"feature {index}, field '{names[column]}'"
+                raise refuse(exc, at, {"index": index, "field": names[column]}) from None
+        frame[column] = pd.Series(values, index=frame.index, dtype=object)
+    return frame.rename(columns=names)
+
+
+def _read(
+    path: str, filename: str, encoding: str | None = None, **options: object
+) -> gpd.GeoDataFrame:
+    """The frame GDAL reads at `path`; its text decoded from `encoding` when given, else as the
+    file says (a .cpg, the DBF header; UTF-8 for the other formats)."""
+    if encoding is not None:
+        frame = _read_frame(path, filename, encoding=BYTEWISE, **options)
+        return _decode_text(frame, encoding, filename, given=True)
+    try:
+        return _read_frame(path, filename, **options)
+    except UnicodeDecodeError as exc:
+        # A .cpg naming the wrong encoding, a GeoPackage holding other bytes than UTF-8...:
+        # read again byte for byte, to say where.
+        frame = _read_frame(path, filename, encoding=BYTEWISE, **options)
+        return _decode_text(frame, exc.encoding, filename, given=False)
+
+
+def _read_frame(path: str, filename: str, **options: object) -> gpd.GeoDataFrame:
     try:
         frame = pyogrio.read_dataframe(
             path, force_2d=True, on_invalid="ignore", datetime_as_string=True, **options
         )
     except _LIBRARY_ERRORS as exc:
-        raise BrokenFile(f"'{filename}' cannot be read: {exc}", where={"file": filename}) from None
+        raise BrokenFile(
+            f"'{filename}' cannot be read: {library_said(exc)}", where={"file": filename}
+        ) from None
     if not isinstance(frame, gpd.GeoDataFrame):
         raise InvalidInput(
             f"'{filename}' has no geometry: a CSV needs lon/lat (or longitude/latitude, x/y) "
@@ -117,6 +205,61 @@ def _drop_kml_noise(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.drop(columns=noise)
 
 
+def _coordinate_columns(fields: list[str]) -> list[tuple[str, str]]:
+    """(axis, field) of the columns GDAL's CSV driver takes for longitude and latitude: for
+    each, the first field (in file order, any case) among its possible names."""
+    columns = []
+    for axis, option in (("longitude", "X_POSSIBLE_NAMES"), ("latitude", "Y_POSSIBLE_NAMES")):
+        names = CSV_OPTIONS[option].split(",")
+        found = next((f for f in fields if f.lower() in names), None)
+        if found is not None:
+            columns.append((axis, found))
+    return columns
+
+
+def _check_csv_coordinates(frame: gpd.GeoDataFrame, source: str, filename: str) -> None:
+    """GDAL builds no point from a NaN or infinite longitude or latitude, which would then pass
+    for a row without coordinates: refuse such rows (InvalidGeometry naming row and column)."""
+    missing = np.flatnonzero(frame.geometry.isna().to_numpy())
+    if not len(missing):
+        return
+    fields = [str(f) for f in pyogrio.read_info(source)["fields"]]
+    columns = _coordinate_columns(fields)
+    if not columns:
+        return
+    cells = pyogrio.read_dataframe(source, columns=[c for _, c in columns], read_geometry=False)
+    for index in missing.tolist():
+        for axis, column in columns:
+            cell = cells[column].iloc[index]
+            try:
+                value = float(cell)
+            except (TypeError, ValueError):
+                continue  # empty, or no number at all: a row without a point, as GDAL says
+            if not math.isfinite(value):
+                raise InvalidGeometry(
+                    f"'{filename}': feature {index} has the {axis} {cell!r} (column "
+                    f"'{column}'): coordinates must be finite numbers",
+                    where={"file": filename, "index": index, "field": column},
+                )
+
+
+def _read_text(path: Path, fmt: str, filename: str, encoding: str | None) -> gpd.GeoDataFrame:
+    """GeoJSON, CSV or KML, read by GDAL as UTF-8 (see io.encodings)."""
+    with utf8_text(path, fmt, filename, encoding) as utf8:
+        source = str(utf8)
+        if fmt == "csv":
+            frame = _read(source, filename, **CSV_OPTIONS)
+            _check_csv_coordinates(frame, source, filename)
+            return frame
+        if fmt == "geojson":
+            return _read(source, filename)
+        parts = [_read(source, filename, layer=name) for name in list_tables(utf8, fmt, filename)]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        raise BrokenFile(f"'{filename}' holds no placemarks", where={"file": filename})
+    return _drop_kml_noise(pd.concat(parts, ignore_index=True))
+
+
 def read_vector(
     path: Path,
     fmt: str,
@@ -124,26 +267,24 @@ def read_vector(
     filename: str,
     table: str | None = None,
     crs: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """The features of `path` (format `fmt`, see formats.detect) in EPSG:4326, in file order.
 
-    `table` picks a GeoPackage table or a Shapefile in the zip (required when there are several);
-    `crs` is the source CRS of files that name none. Geometries GDAL cannot decode are None.
+    `table` picks a GeoPackage table or a Shapefile in the zip, by its name or its path there
+    (required when there are several); `crs` is the source CRS of files that name none;
+    `encoding` the encoding of the file's text, over what the file says (a .cpg) or implies.
+    Geometries GDAL cannot decode are None.
     """
-    source = gdal_path(path, fmt)
-    if fmt == "csv":
-        frame = _read(source, filename, **CSV_OPTIONS)
-    elif fmt == "kml":
-        parts = [_read(source, filename, layer=name) for name in list_tables(path, fmt, filename)]
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            raise BrokenFile(f"'{filename}' holds no placemarks", where={"file": filename})
-        frame = _drop_kml_noise(pd.concat(parts, ignore_index=True))
-    elif fmt in ("gpkg", "shp"):
-        name = _choose_table(list_tables(path, fmt, filename), table, filename)
-        frame = _read(source, filename, layer=name)
+    encoding = codec(encoding)
+    if fmt in TEXT_FORMATS:
+        frame = _read_text(path, fmt, filename, encoding)
+    elif fmt == "shp":
+        member = shapefile_member(path, filename, table)
+        frame = _read(gdal_path(path, fmt, member), filename, encoding=encoding)
     else:
-        frame = _read(source, filename)
+        name = _choose_table(list_tables(path, fmt, filename), table, filename)
+        frame = _read(gdal_path(path, fmt), filename, layer=name, encoding=encoding)
     return to_wgs84(frame, crs, filename)
 
 
@@ -157,9 +298,11 @@ def to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, filename: str) -> gpd.Geo
     if frame.crs.equals(pyproj.CRS.from_epsg(4326)):
         return frame
     source_crs = frame.crs.name
+    # Only points finite before may count against the CRS: NaN in the file is refused later,
+    # with its feature index (load.prepare).
+    finite = np.isfinite(frame.geometry.bounds.to_numpy()).all(axis=1)
     frame = frame.to_crs(WGS84)
-    bounds = frame.geometry.bounds.to_numpy()
-    if len(bounds) and not np.isfinite(bounds[~np.isnan(bounds).all(axis=1)]).all():
+    if not np.isfinite(frame.geometry.bounds.to_numpy()[finite]).all():
         raise InvalidCRS(
             f"'{filename}': coordinates cannot be transformed from {source_crs} to EPSG:4326",
             where={"file": filename, "crs": source_crs},

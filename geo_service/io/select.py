@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_service.db.access import visible
+from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput, UnknownFeature
 
 # The display name is the fallback for properties.name; an attribute "name" of its own wins.
@@ -63,7 +65,7 @@ class Selection:
         return " AND ".join(clauses), params
 
 
-def _instant(value: str, end: bool) -> datetime | None:
+def _parse_instant(value: str, end: bool) -> datetime | None:
     if value in ("", ".."):
         return None
     try:
@@ -79,6 +81,15 @@ def _instant(value: str, end: bool) -> datetime | None:
         ) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment + timedelta(microseconds=1) if end else moment
+
+
+def _instant(value: str, end: bool) -> datetime | None:
+    """The start of `value`, or with `end` the instant just after it; None for an open end
+    (also for an end past the last representable day, 9999-12-31, which is open in effect)."""
+    try:
+        return _parse_instant(value, end)
+    except OverflowError:
+        return None
 
 
 def interval(value: str) -> tuple[datetime | None, datetime | None]:
@@ -168,14 +179,13 @@ _PLAIN = "aaaaaaceeeeiiiinooooouuuuyyo"
 _FOLD = f"translate(lower({{}}), '{_ACCENTED}', '{_PLAIN}')"
 
 
-def search(
-    session: Session, query: str, limit: int = 20, include_private: bool = True
-) -> list[dict[str, Any]]:
-    """Features whose name or code contains `query` (case and accents ignored); names starting
-    with it come first. bbox and center are lon/lat (EPSG:4326)."""
+def search(session: Session, query: str, who: Principal, limit: int = 20) -> list[dict[str, Any]]:
+    """Features of the layers `who` may read whose name or code contains `query` (case and
+    accents ignored); names starting with it come first. bbox and center are lon/lat."""
     pattern = query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     if not pattern:
         return []
+    readable, access = visible(who, "l")
     name = _FOLD.format("coalesce(f.name, '')")
     code = _FOLD.format("coalesce(f.properties ->> 'code', '')")
     needle = _FOLD.format(":q")
@@ -187,13 +197,13 @@ def search(
                    ST_X(ST_PointOnSurface(f.geom)), ST_Y(ST_PointOnSurface(f.geom))
               FROM features f JOIN layers l ON l.id = f.layer_id
              WHERE ({name} LIKE '%' || {needle} || '%' OR {code} LIKE '%' || {needle} || '%')
-               AND (:private OR l.visibility = 'public')
+               AND {readable}
              ORDER BY ({name} LIKE {needle} || '%' OR {code} LIKE {needle} || '%') DESC,
                       length(f.name), f.id
              LIMIT :limit
             """
         ),
-        {"q": pattern, "limit": limit, "private": include_private},
+        {"q": pattern, "limit": limit, **access},
     )
     return [
         {

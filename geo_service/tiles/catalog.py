@@ -1,4 +1,4 @@
-"""Which layers a tile request names, their versions, and whether an anonymous caller may see them.
+"""Which layers a tile request names, their versions, and whether the caller may see them.
 
 This is read on every tile request (one indexed query on `layers`), so that the cache key and
 ETag always carry the current `layers.version`: an edit anywhere makes older tiles unreachable.
@@ -11,14 +11,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from geo_service.errors import Forbidden, InvalidInput, UnknownLayer
+from geo_service.db.access import visible
+from geo_service.domain.access import Principal
+from geo_service.errors import InvalidInput, UnknownLayer
 from geo_service.settings import TileSettings
 
 _LOOKUP = """
 SELECT slug, id, version, kind, storage, visibility, raster_path,
        extract(epoch FROM created_at)::text
-  FROM layers
- WHERE slug = ANY(%(slugs)s)
+  FROM layers l
+ WHERE slug = ANY(%(slugs)s) AND {visible}
 """
 
 _DETAILS = """
@@ -67,25 +69,27 @@ def parse_slugs(value: str) -> list[str]:
     return slugs
 
 
-def lookup(conn: Connection, slugs: list[str]) -> list[TileLayer]:
-    """The named layers, in the order given; UnknownLayer names any that does not exist."""
-    rows = conn.exec_driver_sql(_LOOKUP, {"slugs": slugs}).all()
-    found = {row[0]: TileLayer(*row) for row in rows}
+def lookup(
+    conn: Connection, slugs: list[str], who: Principal, settings: TileSettings | None = None
+) -> list[TileLayer]:
+    """The named layers `who` may read, in the order given; UnknownLayer names any other (one
+    that does not exist and one `who` may not read look alike). Anonymous callers are also
+    held to `settings.public_layers` when that list is set."""
+    readable, params = visible(who, "l", driver=True)
+    rows = conn.exec_driver_sql(_LOOKUP.format(visible=readable), {"slugs": slugs, **params})
+    found = {row[0]: TileLayer(*row) for row in rows.all()}
+    if not who.authenticated and settings is not None and settings.public_layers is not None:
+        found = {s: layer for s, layer in found.items() if s in settings.public_layers}
     missing = [s for s in slugs if s not in found]
     if missing:
         raise UnknownLayer(f"No layer named {', '.join(missing)}", where={"layers": missing})
     return [found[s] for s in slugs]
 
 
-def check_public(layers: list[TileLayer], settings: TileSettings) -> None:
-    """Anonymous callers see public layers, and only those listed when a list is configured."""
-    for layer in layers:
-        listed = settings.public_layers is None or layer.slug in settings.public_layers
-        if layer.visibility != "public" or not listed:
-            raise Forbidden(
-                f"Layer '{layer.slug}' is not public; its tiles need an access key",
-                where={"layer": layer.slug},
-            )
+def cache_control(layers: list[TileLayer], max_age: int) -> str:
+    """Shared caches (a CDN, a proxy) may keep tiles of public layers only."""
+    scope = "public" if all(layer.visibility == "public" for layer in layers) else "private"
+    return f"{scope}, max-age={max_age}"
 
 
 def check_storage(layers: list[TileLayer], storage: str) -> None:

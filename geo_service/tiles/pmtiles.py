@@ -17,7 +17,8 @@ from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 from sqlalchemy import Connection
 
-from geo_service.errors import InvalidInput
+from geo_service.domain.access import OPERATOR
+from geo_service.errors import Forbidden, InvalidInput
 from geo_service.settings import TileSettings
 from geo_service.tiles import catalog, mvt, tilejson
 
@@ -36,6 +37,7 @@ def export(
     minzoom: int = 0,
     settings: TileSettings | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_private: bool = False,
 ) -> dict[str, Any]:
     """Write `slug`'s tiles from `minzoom` to `maxzoom` to `out`; returns tile counts.
 
@@ -48,10 +50,17 @@ def export(
             f"Zooms must satisfy 0 <= minzoom <= maxzoom <= {settings.tile_maxzoom}",
             where={"minzoom": minzoom, "maxzoom": maxzoom},
         )
-    layers = catalog.lookup(conn, [slug])
+    layers = catalog.lookup(conn, [slug], OPERATOR)
     catalog.check_storage(layers, "vector")
-    # Run by an operator on the server, so private layers may be exported too.
-    document = tilejson.build(conn, [slug], "", mvt.TileQuery(), "", settings, check_access=False)
+    # An archive is made to be hosted where anyone can read it: a layer that is not public goes
+    # into one only when the operator says so.
+    if layers[0].visibility != "public" and not allow_private:
+        raise Forbidden(
+            f"Layer '{slug}' is {layers[0].visibility}: an archive would publish it; "
+            "export it with --allow-private if that is what you want",
+            where={"layer": slug},
+        )
+    document = tilejson.build(conn, [slug], "", mvt.TileQuery(), "", settings, OPERATOR)
     west, south, east, north = document["bounds"]
     tiles = sorted(
         (zxy_to_tileid(t.z, t.x, t.y), t)

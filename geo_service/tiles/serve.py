@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from geo_service.domain.access import Principal
 from geo_service.settings import Settings
 from geo_service.tiles import basemap, catalog, mvt, raster
 from geo_service.tiles.cache import TileCache, etag, matches
@@ -59,12 +60,13 @@ def _answer(
     max_age: int,
     compressed: bool = False,
     accept_gzip: bool = False,
+    cache_control: str | None = None,
 ) -> TileAnswer:
     """304 when the client holds this key's tile, else the cached or freshly drawn bytes."""
     tag = etag(key)
     gz_tag = f'"{tag[1:-1]}-gz"'
     sent_tag = gz_tag if compressed and accept_gzip else tag
-    headers = {"ETag": sent_tag, "Cache-Control": f"public, max-age={max_age}"}
+    headers = {"ETag": sent_tag, "Cache-Control": cache_control or f"public, max-age={max_age}"}
     if compressed:
         headers["Vary"] = "Accept-Encoding"
     if matches(if_none_match, (tag, gz_tag) if compressed else (tag,)):
@@ -93,16 +95,17 @@ def vector_tile(
     x: int,
     y: int,
     params: Mapping[str, str],
+    who: Principal,
     if_none_match: str | None = None,
     accept_gzip: bool = False,
 ) -> TileAnswer:
-    """The MVT tile z/x/y of one or more vector layers (one MVT layer per slug)."""
+    """The MVT tile z/x/y of one or more vector layers (one MVT layer per slug) that `who`
+    may read."""
     mvt.check_tile(z, x, y, settings.tiles.tile_maxzoom)
     query = mvt.tile_query(params)
     # Autocommit: a read needs no BEGIN/ROLLBACK round trips around it.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        layers = catalog.lookup(conn, slugs)
-        catalog.check_public(layers, settings.tiles)
+        layers = catalog.lookup(conn, slugs, who, settings.tiles)
         catalog.check_storage(layers, "vector")
         group = "|".join(layer.cache_part for layer in layers)
         key = f"mvt|{group}|{z}/{x}/{y}|{query.cache_part}"
@@ -117,6 +120,7 @@ def vector_tile(
             settings.tiles.tile_max_age,
             compressed=True,
             accept_gzip=accept_gzip,
+            cache_control=catalog.cache_control(layers, settings.tiles.tile_max_age),
         )
 
 
@@ -130,13 +134,14 @@ def raster_tile(
     colormap: str = raster.DEFAULT_COLORMAP,
     fmt: str = "png",
     if_none_match: str | None = None,
+    *,
+    who: Principal,
 ) -> TileAnswer:
-    """The PNG or WebP tile z/x/y of a raster layer, coloured with `colormap`."""
+    """The PNG or WebP tile z/x/y of a raster layer `who` may read, coloured with `colormap`."""
     mvt.check_tile(z, x, y, settings.tiles.tile_maxzoom)
     colormap = raster.check_colormap(colormap)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        (layer,) = catalog.lookup(conn, [slug])
-    catalog.check_public([layer], settings.tiles)
+        (layer,) = catalog.lookup(conn, [slug], who, settings.tiles)
     catalog.check_storage([layer], "raster")
     stamp = raster.file_stamp(layer.raster_path)
     path = str(layer.raster_path)
@@ -150,6 +155,7 @@ def raster_tile(
         if_none_match,
         raster.FORMATS[fmt][1],
         settings.tiles.tile_max_age,
+        cache_control=catalog.cache_control([layer], settings.tiles.tile_max_age),
     )
 
 

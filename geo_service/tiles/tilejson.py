@@ -13,6 +13,7 @@ from urllib.parse import quote
 from rio_tiler.io import Reader
 from sqlalchemy import Connection
 
+from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput
 from geo_service.settings import TileSettings
 from geo_service.tiles import catalog
@@ -54,12 +55,11 @@ def build(
     query: TileQuery,
     query_string: str,
     settings: TileSettings,
-    check_access: bool = True,
+    who: Principal,
 ) -> dict[str, Any]:
-    """The TileJSON of `slugs` served from `base_url`; `query_string` is passed to tile URLs."""
-    layers = catalog.lookup(conn, slugs)
-    if check_access:
-        catalog.check_public(layers, settings)
+    """The TileJSON of `slugs` (layers `who` may read) served from `base_url`; `query_string`
+    is passed to tile URLs."""
+    layers = catalog.lookup(conn, slugs, who, settings)
     storages = {layer.storage for layer in layers}
     if len(storages) > 1:
         raise InvalidInput("Vector and raster layers cannot share one tile source")

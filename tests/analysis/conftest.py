@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_service.domain import store
+from geo_service.domain.access import OPERATOR
 
 GEOD = Geod(ellps="WGS84")
 
@@ -54,7 +55,7 @@ def add_layer(
     theme: str | None = None,
 ) -> list[int]:
     """A layer with `features` inserted as given (invalid geometries too: no repair), ids back."""
-    layer = store.create_layer(session, slug, kind=kind, theme=theme)
+    layer = store.create_layer(session, slug, kind=kind, theme=theme, who=OPERATOR)
     ids = []
     for geom, props in features:
         ids.append(

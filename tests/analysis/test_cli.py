@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from geo_service.cli import app
 from geo_service.domain import store
+from geo_service.domain.access import OPERATOR
 from geo_service.settings import get_settings
 from tests.analysis.conftest import GEOD, add_layer, geod_ha
 
@@ -32,7 +33,7 @@ def cli(engine, database_url, monkeypatch):
     yield lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
     with Session(engine) as session:
         for slug in ("cli-a", "cli-b", "cli-p"):
-            store.delete_layer(session, slug)
+            store.delete_layer(session, slug, who=OPERATOR)
         session.commit()
     get_settings.cache_clear()
 

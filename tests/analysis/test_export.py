@@ -11,6 +11,7 @@ from shapely.geometry import box, mapping, shape
 from geo_service.analysis.export import to_csv, to_geojson
 from geo_service.analysis.overlap import overlap
 from geo_service.analysis.screen import screen
+from geo_service.domain.access import OPERATOR
 from tests.analysis.conftest import add_layer, geod_ha
 
 A, B = box(41.0, -8.0, 41.02, -7.98), box(41.01, -7.99, 41.03, -7.97)
@@ -24,7 +25,7 @@ def pair(session):
 
 
 def test_overlap_as_csv_and_geojson(session, pair):
-    result = overlap(session, "ex-src", "ex-tgt", with_geometry=True)
+    result = overlap(session, "ex-src", "ex-tgt", with_geometry=True, who=OPERATOR)
 
     [line] = list(csv.DictReader(io.StringIO(to_csv(result))))
     assert (int(line["source_id"]), line["source_name"]) == (pair[0], "a")
@@ -40,7 +41,7 @@ def test_overlap_as_csv_and_geojson(session, pair):
 
 
 def test_screening_as_csv_and_geojson(session, pair):
-    result = screen(session, mapping(A))
+    result = screen(session, mapping(A), who=OPERATOR)
 
     lines = list(csv.DictReader(io.StringIO(to_csv(result))))
     assert lines[0]["category"] == "zone" and lines[0]["verdict"] == result["verdict"]

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from geo_service.analysis import overlap as overlap_module
 from geo_service.analysis.overlap import overlap
+from geo_service.domain.access import OPERATOR
 from geo_service.errors import InvalidInput, UnknownLayer
 from tests.analysis.conftest import GEOD, add_layer, geod_ha
 
@@ -68,7 +69,7 @@ def test_overlap_matches_geod_on_the_same_pairs(session):
     ).scalar_one()
     assert parts > 10
 
-    result = overlap(session, "ov-src", "ov-tgt")
+    result = overlap(session, "ov-src", "ov-tgt", who=OPERATOR)
 
     check_rows(
         result,
@@ -91,15 +92,25 @@ def test_overlap_honours_min_overlap_and_filters(session):
     tids = add_layer(session, "ovf-tgt", [(a, {"name": "a"})])
     src = list(zip(sids, [g for g, _ in sources], strict=True))
 
-    result = overlap(session, "ovf-src", "ovf-tgt", min_overlap_ha=1.0)
+    result = overlap(session, "ovf-src", "ovf-tgt", min_overlap_ha=1.0, who=OPERATOR)
     check_rows(result, expected_pairs(src, [(tids[0], a)], min_ha=1.0))
     assert {r["source"]["name"] for r in result["rows"]} == {"big", "expired"}
 
     filtered = overlap(
-        session, "ovf-src", "ovf-tgt", source_filter={"status": ["active"]}, min_overlap_ha=0
+        session,
+        "ovf-src",
+        "ovf-tgt",
+        source_filter={"status": ["active"]},
+        min_overlap_ha=0,
+        who=OPERATOR,
     )
     check_rows(filtered, expected_pairs(src[:2], [(tids[0], a)], min_ha=0))
-    assert overlap(session, "ovf-src", "ovf-tgt", source_filter={"status": "none"})["rows"] == []
+    assert (
+        overlap(session, "ovf-src", "ovf-tgt", source_filter={"status": "none"}, who=OPERATOR)[
+            "rows"
+        ]
+        == []
+    )
 
 
 def test_overlap_across_the_antimeridian(session):
@@ -124,7 +135,7 @@ def test_overlap_across_the_antimeridian(session):
         / 1e4
     )
 
-    [row] = overlap(session, "am-src", "am-tgt")["rows"]
+    [row] = overlap(session, "am-src", "am-tgt", who=OPERATOR)["rows"]
 
     assert (row["source"]["id"], row["target"]["id"]) == (sids[0], tids[0])
     assert row["overlap_ha"] == pytest.approx(expected_ha, rel=0.005)
@@ -142,7 +153,7 @@ def test_overlap_of_a_layer_imported_from_a_projected_crs(session, tmp_path):
     aid = add_layer(session, "utm-a", [(lonlat.geometry[0], {"name": "a"})])[0]
     bid = add_layer(session, "utm-b", [(lonlat.geometry[1], {"name": "b"})])[0]
 
-    [row] = overlap(session, "utm-a", "utm-b")["rows"]
+    [row] = overlap(session, "utm-a", "utm-b", who=OPERATOR)["rows"]
 
     expected = geod_ha(lonlat.geometry[0].intersection(lonlat.geometry[1]))
     assert (row["source"]["id"], row["target"]["id"]) == (aid, bid)
@@ -158,7 +169,7 @@ def test_point_sources_give_containment(session):
     pids = add_layer(session, "pt-src", [(p, {"name": f"p{i}"}) for i, p in enumerate(points)])
     tid = add_layer(session, "pt-tgt", [(park, {"name": "park"})])[0]
 
-    rows = overlap(session, "pt-src", "pt-tgt", with_geometry=True)["rows"]
+    rows = overlap(session, "pt-src", "pt-tgt", with_geometry=True, who=OPERATOR)["rows"]
 
     inside = {r["source"]["id"]: r["inside"] for r in rows}
     assert inside == {pid: park.intersects(p) for pid, p in zip(pids, points, strict=True)}
@@ -173,7 +184,7 @@ def test_invalid_geometries_are_made_valid_not_fatal(session):
     add_layer(session, "bad-src", [(bowtie, {"name": "bowtie"})])
     add_layer(session, "bad-tgt", [(target, {"name": "t"})])
 
-    [row] = overlap(session, "bad-src", "bad-tgt", with_geometry=True)["rows"]
+    [row] = overlap(session, "bad-src", "bad-tgt", with_geometry=True, who=OPERATOR)["rows"]
 
     fixed = shapely.make_valid(bowtie)
     assert row["overlap_ha"] == pytest.approx(geod_ha(fixed.intersection(target)), rel=0.005)
@@ -190,7 +201,9 @@ def test_progress_is_reported_per_batch(session, monkeypatch):
     monkeypatch.setattr(overlap_module, "BATCH", 3)
     seen = []
 
-    result = overlap(session, "prog-src", "prog-tgt", report=lambda p, m: seen.append(p))
+    result = overlap(
+        session, "prog-src", "prog-tgt", report=lambda p, m: seen.append(p), who=OPERATOR
+    )
 
     assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
     assert len(result["rows"]) == 7
@@ -199,8 +212,8 @@ def test_progress_is_reported_per_batch(session, monkeypatch):
 def test_unknown_layer_and_bad_arguments(session):
     add_layer(session, "ok-layer", [(box(0, 0, 1, 1), {})])
     with pytest.raises(UnknownLayer):
-        overlap(session, "ok-layer", "no-such-layer")
+        overlap(session, "ok-layer", "no-such-layer", who=OPERATOR)
     with pytest.raises(InvalidInput):
-        overlap(session, "ok-layer", "ok-layer", min_overlap_ha=-1)
+        overlap(session, "ok-layer", "ok-layer", min_overlap_ha=-1, who=OPERATOR)
     with pytest.raises(InvalidInput):
-        overlap(session, "ok-layer", "ok-layer", source_filter=["status"])  # type: ignore[arg-type]
+        overlap(session, "ok-layer", "ok-layer", source_filter=["status"], who=OPERATOR)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from shapely.geometry import LineString, MultiPolygon, Point, box, shape
 from sqlalchemy import text
 
 from geo_service.analysis.proximity import nearest
+from geo_service.domain.access import OPERATOR
 from geo_service.errors import InvalidInput
 from tests.analysis.conftest import GEOD, add_layer, geod_distance_m
 
@@ -26,7 +27,7 @@ def test_nearest_points_match_geod_inv(session):
     sids = add_layer(session, "px-src", [(p, {"name": f"s{i}"}) for i, p in enumerate(sources)])
     tids = add_layer(session, "px-tgt", [(p, {"name": f"t{i}"}) for i, p in enumerate(targets)])
 
-    rows = nearest(session, "px-src", "px-tgt", k=2)["rows"]
+    rows = nearest(session, "px-src", "px-tgt", k=2, who=OPERATOR)["rows"]
 
     assert len(rows) == 2 * len(sources)
     for sid, s in zip(sids, sources, strict=True):
@@ -45,7 +46,7 @@ def test_nearest_polygon_and_line_distances_and_inside(session):
     sids = add_layer(session, "pxp-src", [(p, {"name": f"s{i}"}) for i, p in enumerate(sources)])
     tids = add_layer(session, "pxp-tgt", [(park, {"name": "park"}), (river, {"name": "river"})])
 
-    rows = nearest(session, "pxp-src", "pxp-tgt")["rows"]
+    rows = nearest(session, "pxp-src", "pxp-tgt", who=OPERATOR)["rows"]
 
     assert [r["source"]["id"] for r in rows] == sids
     for row, s in zip(rows, sources, strict=True):
@@ -65,12 +66,14 @@ def test_within_m_keeps_only_close_targets(session):
         tid: GEOD.inv(src.x, src.y, t.x, t.y)[2] for tid, t in zip(tids, targets, strict=True)
     }
 
-    rows = nearest(session, "pxw-src", "pxw-tgt", within_m=3500, k=None)["rows"]
+    rows = nearest(session, "pxw-src", "pxw-tgt", within_m=3500, k=None, who=OPERATOR)["rows"]
 
     assert {r["target"]["id"] for r in rows} == {t for t, d in expected.items() if d <= 3500}
     assert all(close(r["distance_m"], expected[r["target"]["id"]]) for r in rows)
-    assert nearest(session, "pxw-src", "pxw-tgt", within_m=50)["rows"] == []
-    assert len(nearest(session, "pxw-src", "pxw-tgt", within_m=3500, k=2)["rows"]) == 2
+    assert nearest(session, "pxw-src", "pxw-tgt", within_m=50, who=OPERATOR)["rows"] == []
+    assert (
+        len(nearest(session, "pxw-src", "pxw-tgt", within_m=3500, k=2, who=OPERATOR)["rows"]) == 2
+    )
 
 
 def test_geodesic_not_planar_ranking_at_high_latitude(session):
@@ -82,7 +85,7 @@ def test_geodesic_not_planar_ranking_at_high_latitude(session):
     tids = add_layer(session, "hl-tgt", [(north, {"name": "north"}), (east, {"name": "east"})])
     assert src.distance(north) < src.distance(east)
 
-    [row] = nearest(session, "hl-src", "hl-tgt")["rows"]
+    [row] = nearest(session, "hl-src", "hl-tgt", who=OPERATOR)["rows"]
 
     assert row["target"]["id"] == tids[1]
     assert close(row["distance_m"], GEOD.inv(src.x, src.y, east.x, east.y)[2])
@@ -95,12 +98,14 @@ def test_filters_and_bad_arguments(session):
         "pxf-tgt",
         [(Point(33.01, -5.0), {"kind": "village"}), (Point(33.05, -5.0), {"kind": "town"})],
     )
-    [row] = nearest(session, "pxf-src", "pxf-tgt", target_filter={"kind": "town"})["rows"]
+    [row] = nearest(session, "pxf-src", "pxf-tgt", target_filter={"kind": "town"}, who=OPERATOR)[
+        "rows"
+    ]
     assert row["target"]["id"] == tids[1]
     with pytest.raises(InvalidInput):
-        nearest(session, "pxf-src", "pxf-tgt", k=0)
+        nearest(session, "pxf-src", "pxf-tgt", k=0, who=OPERATOR)
     with pytest.raises(InvalidInput):
-        nearest(session, "pxf-src", "pxf-tgt", k=None)
+        nearest(session, "pxf-src", "pxf-tgt", k=None, who=OPERATOR)
 
 
 @pytest.mark.parametrize("side", [1, -1], ids=["east-of-180", "west-of-180"])
@@ -121,9 +126,13 @@ def test_nearest_across_the_antimeridian(session, side):
     )
     assert ranked[0][1] == tids[0] and ranked[1][1] == tids[1]
 
-    [nearest_row] = nearest(session, f"{slug}-src", f"{slug}-tgt", with_geometry=True)["rows"]
-    within = nearest(session, f"{slug}-src", f"{slug}-tgt", within_m=5000, k=None)["rows"]
-    two = nearest(session, f"{slug}-src", f"{slug}-tgt", k=2)["rows"]
+    [nearest_row] = nearest(
+        session, f"{slug}-src", f"{slug}-tgt", with_geometry=True, who=OPERATOR
+    )["rows"]
+    within = nearest(session, f"{slug}-src", f"{slug}-tgt", within_m=5000, k=None, who=OPERATOR)[
+        "rows"
+    ]
+    two = nearest(session, f"{slug}-src", f"{slug}-tgt", k=2, who=OPERATOR)["rows"]
 
     assert nearest_row["target"]["id"] == tids[0]
     assert abs(nearest_row["distance_m"] - ranked[0][0]) <= 1.0
@@ -158,8 +167,8 @@ def test_nearest_polygon_split_at_the_antimeridian(session):
     same_m = GEOD.inv(src.x, src.y, same.x, same.y)[2]
     assert expected < same_m
 
-    rows = nearest(session, "amp-src", "amp-tgt", k=2)["rows"]
-    [within] = nearest(session, "amp-src", "amp-tgt", within_m=expected + 100)["rows"]
+    rows = nearest(session, "amp-src", "amp-tgt", k=2, who=OPERATOR)["rows"]
+    [within] = nearest(session, "amp-src", "amp-tgt", within_m=expected + 100, who=OPERATOR)["rows"]
 
     assert [r["target"]["id"] for r in rows] == [island_id, same_id]
     assert abs(rows[0]["distance_m"] - expected) <= 1.0

@@ -8,6 +8,7 @@ from shapely.geometry import box, mapping
 
 from geo_service.analysis.report import LEAFLET, to_html
 from geo_service.analysis.screen import screen
+from geo_service.domain.access import OPERATOR
 from tests.analysis.conftest import add_layer
 
 
@@ -16,7 +17,9 @@ def test_screening_map_is_self_contained(session):
         session, "rp-titles", [(box(42.01, -8.0, 42.03, -7.98), {"name": "T"})], kind="concession"
     )
 
-    page = to_html(screen(session, mapping(box(42.0, -8.0, 42.02, -7.98))), "Screening <zone>")
+    page = to_html(
+        screen(session, mapping(box(42.0, -8.0, 42.02, -7.98)), who=OPERATOR), "Screening <zone>"
+    )
 
     assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", page, re.I)
     assert not re.search(r"<link[^>]+href=[\"']?(https?:)?//", page, re.I)

@@ -10,6 +10,7 @@ from shapely.geometry import LineString, Point, box, mapping
 from sqlalchemy import text
 
 from geo_service.analysis.screen import screen
+from geo_service.domain.access import OPERATOR
 from geo_service.errors import InvalidGeometry, InvalidInput, UnknownFeature
 from tests.analysis.conftest import add_layer, geod_distance_m, geod_ha
 from tests.analysis.test_overlap import blob
@@ -80,7 +81,7 @@ def close(value: float, expected: float) -> bool:
 
 
 def test_screening_lists_every_conflict_with_geodesic_figures(session, region):
-    result = screen(session, mapping(ZONE), exclude_id=region["zones"][0])
+    result = screen(session, mapping(ZONE), exclude_id=region["zones"][0], who=OPERATOR)
 
     zone_ha = geod_ha(ZONE)
     assert result["area_ha"] == pytest.approx(zone_ha, rel=0.005)
@@ -126,7 +127,7 @@ def test_screening_lists_every_conflict_with_geodesic_figures(session, region):
 
 
 def test_rules_give_verdicts_with_reasons(session, region):
-    result = screen(session, mapping(ZONE), exclude_id=region["zones"][0])
+    result = screen(session, mapping(ZONE), exclude_id=region["zones"][0], who=OPERATOR)
     verdicts = {r["id"]: r["verdict"] for r in result["rules"]}
     assert verdicts == {
         "max_area": "pass",
@@ -146,6 +147,7 @@ def test_rules_give_verdicts_with_reasons(session, region):
         mapping(ZONE),
         exclude_id=region["zones"][0],
         rules={"max_area_ha": 1.0, "protected_area_distance_m": 200, "river_distance_m": 200},
+        who=OPERATOR,
     )
     verdicts = {r["id"]: r["verdict"] for r in relaxed["rules"]}
     assert verdicts["max_area"] == "fail"
@@ -155,7 +157,7 @@ def test_rules_give_verdicts_with_reasons(session, region):
 
 def test_a_saved_zone_is_screened_without_itself(session, region):
     zone_id = region["zones"][0]
-    result = screen(session, zone_id=zone_id)
+    result = screen(session, zone_id=zone_id, who=OPERATOR)
     assert result["area_ha"] == pytest.approx(geod_ha(ZONE), rel=0.005)
     assert [z["id"] for z in result["conflicts"]["asm_zones"]] == [region["zones"][1]]
     assert result["geometry"]["type"] == "Polygon"
@@ -163,7 +165,7 @@ def test_a_saved_zone_is_screened_without_itself(session, region):
 
 def test_a_clear_zone_passes(session, region):
     clear = box(40.5, -8.5, 40.51, -8.49)
-    result = screen(session, mapping(clear))
+    result = screen(session, mapping(clear), who=OPERATOR)
     assert result["verdict"] == "pass"
     assert all(not items for items in result["conflicts"].values())
 
@@ -173,19 +175,19 @@ def test_an_invalid_zone_is_repaired_and_bad_input_refused(session, region):
         "type": "Polygon",
         "coordinates": [[[40.0, -8.0], [40.02, -7.98], [40.02, -8.0], [40.0, -7.98], [40.0, -8.0]]],
     }
-    result = screen(session, bowtie)
+    result = screen(session, bowtie, who=OPERATOR)
     assert result["area_ha"] == pytest.approx(geod_ha(ZONE) / 2, rel=0.005)
     with pytest.raises(InvalidGeometry):
-        screen(session, {"type": "Point", "coordinates": [40.0, -8.0]})
+        screen(session, {"type": "Point", "coordinates": [40.0, -8.0]}, who=OPERATOR)
     with pytest.raises(InvalidInput):
-        screen(session, mapping(ZONE), rules={"max_area_ha": -1})
+        screen(session, mapping(ZONE), rules={"max_area_ha": -1}, who=OPERATOR)
     with pytest.raises(InvalidInput):
-        screen(session, mapping(ZONE), rules={"no_such_rule": 1})
+        screen(session, mapping(ZONE), rules={"no_such_rule": 1}, who=OPERATOR)
     with pytest.raises(InvalidInput):
-        screen(session)
+        screen(session, who=OPERATOR)
     missing = session.execute(text("SELECT coalesce(max(id), 0) + 1000 FROM features")).scalar()
     with pytest.raises(UnknownFeature):
-        screen(session, zone_id=missing)
+        screen(session, zone_id=missing, who=OPERATOR)
 
 
 def _by_id(result) -> dict[str, dict]:
@@ -193,7 +195,7 @@ def _by_id(result) -> dict[str, dict]:
 
 
 def test_every_rule_gives_a_code_with_its_parameters(session, region):
-    rules = _by_id(screen(session, mapping(ZONE), exclude_id=region["zones"][0]))
+    rules = _by_id(screen(session, mapping(ZONE), exclude_id=region["zones"][0], who=OPERATOR))
     assert {r: (v["verdict"], v["code"]) for r, v in rules.items()} == {
         "max_area": ("pass", "area_within_max"),
         "active_exploitation_titles": ("fail", "exploitation_title_overlap"),
@@ -234,6 +236,7 @@ def test_codes_of_the_other_verdicts(session, region):
                 "river_distance_m": 200,
                 "settlement_distance_m": 1000,
             },
+            who=OPERATOR,
         )
     )
     assert {r: (v["verdict"], v["code"]) for r, v in stricter.items()} == {
@@ -250,7 +253,7 @@ def test_codes_of_the_other_verdicts(session, region):
     assert stricter["protected_areas"]["params"]["limit_m"] == 500
     assert stricter["rivers"]["params"]["limit_m"] == 200
 
-    clear = _by_id(screen(session, mapping(box(40.5, -8.5, 40.51, -8.49))))
+    clear = _by_id(screen(session, mapping(box(40.5, -8.5, 40.51, -8.49)), who=OPERATOR))
     assert {r: (v["verdict"], v["code"], v["params"]) for r, v in clear.items()} == {
         "max_area": ("pass", "area_within_max", clear["max_area"]["params"]),
         "active_exploitation_titles": ("pass", "titles_clear", {}),
@@ -264,7 +267,7 @@ def test_codes_of_the_other_verdicts(session, region):
     # A zone across the river, the park and the village: each touches.
     across = box(39.99, -7.99, 40.05, -7.97)
     assert across.intersects(RIVER) and across.intersects(PARK) and across.contains(VILLAGE)
-    touching = _by_id(screen(session, mapping(across)))
+    touching = _by_id(screen(session, mapping(across), who=OPERATOR))
     for rule_id, code, name in [
         ("rivers", "river_touches", "Fleuve"),
         ("protected_areas", "protected_area_touches", "Parc"),
@@ -285,7 +288,7 @@ def _french(value: float, digits: int) -> str:
 
 
 def test_reasons_in_english_by_default_and_in_french_on_request(session, region):
-    english = _by_id(screen(session, mapping(ZONE), exclude_id=region["zones"][0]))
+    english = _by_id(screen(session, mapping(ZONE), exclude_id=region["zones"][0], who=OPERATOR))
     assert english["active_exploitation_titles"]["reason"] == (
         "Overlaps an active exploitation title: PE-1"
     )
@@ -295,7 +298,7 @@ def test_reasons_in_english_by_default_and_in_french_on_request(session, region)
     )
 
     big = box(39.95, -8.05, 40.06, -7.95)  # about 12,000 ha
-    french = _by_id(screen(session, mapping(big), lang="fr"))
+    french = _by_id(screen(session, mapping(big), lang="fr", who=OPERATOR))
     area = french["max_area"]
     assert area["code"] == "area_over_max"
     assert area["reason"] == (
@@ -312,7 +315,9 @@ def test_reasons_in_english_by_default_and_in_french_on_request(session, region)
     )
     assert french["settlements"]["reason"] == "La zone touche ou englobe la localité « Village »"
 
-    near = _by_id(screen(session, mapping(ZONE), exclude_id=region["zones"][0], lang="fr"))
+    near = _by_id(
+        screen(session, mapping(ZONE), exclude_id=region["zones"][0], lang="fr", who=OPERATOR)
+    )
     assert near["active_exploitation_titles"]["reason"] == (
         "Chevauche un titre minier d'exploitation en vigueur : PE-1"
     )
@@ -325,7 +330,7 @@ def test_reasons_in_english_by_default_and_in_french_on_request(session, region)
     assert [r["code"] for r in near.values()] == [r["code"] for r in english.values()]
 
     with pytest.raises(InvalidInput, match="de"):
-        screen(session, mapping(ZONE), lang="de")
+        screen(session, mapping(ZONE), lang="de", who=OPERATOR)
 
 
 @pytest.mark.parametrize("side", [1, -1])
@@ -336,7 +341,7 @@ def test_a_river_across_the_antimeridian_is_found(session, side) -> None:
     )
     across = LineString([(-179.99 * side, -16.6), (-179.99 * side, -16.4)])
     add_layer(session, "sc-am-rivers", [(across, {"name": "Across"})], theme="river")
-    result = screen(session, zone=mapping(zone), rules={"river_distance_m": 2000})
+    result = screen(session, zone=mapping(zone), rules={"river_distance_m": 2000}, who=OPERATOR)
     (river,) = [r for r in result["conflicts"]["rivers"] if r["name"] == "Across"]
     assert close(river["distance_m"], geod_distance_m(zone, across))
     assert 1500 < river["distance_m"] < 1700

@@ -12,6 +12,7 @@ from shapely.geometry import Polygon, box, mapping
 
 from geo_service.analysis.zonal import zonal
 from geo_service.domain import store
+from geo_service.domain.access import OPERATOR
 from geo_service.errors import InvalidInput
 from tests.analysis.conftest import add_layer
 
@@ -22,7 +23,7 @@ def raster_layer(session, slug, path, data, crs, transform, nodata=None):
         dtype=data.dtype, crs=crs, transform=transform, nodata=nodata,
     ) as dst:  # fmt: skip
         dst.write(data, 1)
-    layer = store.create_layer(session, slug, storage="raster")
+    layer = store.create_layer(session, slug, storage="raster", who=OPERATOR)
     layer.raster_path = str(path)
     session.flush()
 
@@ -42,7 +43,7 @@ def test_continuous_raster_in_lonlat(session, tmp_path):
         [(50.0103, -10.0102), (50.0617, -10.0201), (50.0452, -10.0733), (50.0201, -10.0655)]
     )
 
-    [row] = zonal(session, "zn-dem", mapping(zone))["rows"]
+    [row] = zonal(session, "zn-dem", mapping(zone), who=OPERATOR)["rows"]
 
     xs, ys = pixel_centres(transform, data.shape)
     values = data[shapely.contains_xy(zone, xs, ys) & (data != -9999)]
@@ -69,7 +70,7 @@ def test_categorical_raster_in_utm_over_a_zone_layer(session, tmp_path):
     ]  # fmt: skip
     ids = add_layer(session, "zn-zones", [(z, {"name": f"z{i}"}) for i, z in enumerate(zones)])
 
-    rows = zonal(session, "zn-cover", "zn-zones")["rows"]
+    rows = zonal(session, "zn-cover", "zn-zones", who=OPERATOR)["rows"]
 
     xs, ys = pixel_centres(transform, data.shape)
     lon, lat = to_lonlat.transform(xs, ys)
@@ -88,4 +89,4 @@ def test_categorical_raster_in_utm_over_a_zone_layer(session, tmp_path):
 def test_zonal_refuses_a_vector_layer_as_raster(session):
     add_layer(session, "zn-vector", [(box(0, 0, 1, 1), {})])
     with pytest.raises(InvalidInput):
-        zonal(session, "zn-vector", "zn-vector")
+        zonal(session, "zn-vector", "zn-vector", who=OPERATOR)

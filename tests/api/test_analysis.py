@@ -15,6 +15,7 @@ from shapely.geometry import Point, box, mapping
 from sqlalchemy.orm import Session
 
 from geo_service.domain import store
+from geo_service.domain.access import OPERATOR
 from tests.analysis.conftest import GEOD, add_layer, geod_ha
 
 ZONE = box(45.0, -9.0, 45.02, -8.98)
@@ -51,13 +52,13 @@ def layers(engine, tmp_path_factory):
             ),  # fmt: skip
             "sites": add_layer(session, "an-sites", [(SITE, {"name": "S"})], kind="mine_site"),
         }
-        layer = store.create_layer(session, "an-raster", storage="raster")
+        layer = store.create_layer(session, "an-raster", storage="raster", who=OPERATOR)
         layer.raster_path = str(raster)
         session.commit()
     yield ids
     with Session(engine) as session:
         for slug in ("an-zones", "an-titles", "an-sites", "an-raster"):
-            store.delete_layer(session, slug)
+            store.delete_layer(session, slug, who=OPERATOR)
         session.commit()
 
 

@@ -20,5 +20,6 @@ def test_malformed_json_is_a_problem_not_a_crash(client: TestClient, demo) -> No
         content=b"{",
         headers={"content-type": "application/json"},
     )
-    assert response.status_code == 422
-    assert response.json()["title"] == "Invalid request"
+    assert response.status_code == 400
+    assert response.json()["title"] == "Malformed JSON"
+    assert "char 1" in response.json()["detail"]  # where it broke

@@ -125,7 +125,7 @@ def test_create_replace_update_delete(client: TestClient, grid: list[int]) -> No
     created = client.post(
         f"/collections/{SLUG}/items",
         json={"type": "Feature", "geometry": point, "properties": {"name": "New", "workers": 10}},
-        headers={"X-User": "ana"},
+        headers={"X-User": "someone-else"},  # ignored: who changes is the key's name
     )
     assert created.status_code == 201
     location = created.headers["location"]
@@ -140,7 +140,8 @@ def test_create_replace_update_delete(client: TestClient, grid: list[int]) -> No
     assert patched.status_code == 200 and patched.json()["properties"]["name"] == "New"
     assert patched.json()["geometry"]["coordinates"] == [-8.7, 12.3]
     stale = client.patch(location, json={"properties": {"workers": 13}}, headers={"If-Match": etag})
-    assert stale.status_code == 409  # someone changed it since that ETag
+    assert stale.status_code == 412  # someone changed it since that ETag
+    assert stale.json()["current_version"] == 2 and stale.headers["etag"] == '"2"'
     replaced = client.put(
         location, json={"type": "Feature", "geometry": point, "properties": {"name": "Renamed"}}
     )
@@ -148,7 +149,7 @@ def test_create_replace_update_delete(client: TestClient, grid: list[int]) -> No
     assert "workers" not in replaced.json()["properties"]  # replaced, not merged
     history = client.get(f"{location}/history").json()["versions"]
     assert [v["properties"].get("workers") for v in history] == [10, 12, None]
-    assert history[0]["changed_by"] == "ana"
+    assert history[0]["changed_by"] == "test-admin"
     bad = client.post(f"/collections/{SLUG}/items", json={"type": "Feature", "geometry": {"type": "Point", "coordinates": [500000, 1300000]}})  # fmt: skip
     assert bad.status_code == 422
     assert client.delete(location).status_code == 204

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 
 from geo_service.api.app import create_app
 from geo_service.settings import Settings
+from tests.conftest import bearer
 from tests.io import conftest as files
 from tests.io.conftest import CUSTOM_TM, geodesic_ha, tm_polygons
 
@@ -68,7 +69,12 @@ def test_import_describes_the_layer(client: TestClient, shapefile_zip: Path) -> 
 
 
 def test_refused_imports_leave_the_layer_unchanged(
-    client: TestClient, engine: Engine, database_url: str, bowtie_geojson: Path, tmp_path: Path
+    client: TestClient,
+    engine: Engine,
+    database_url: str,
+    bowtie_geojson: Path,
+    tmp_path: Path,
+    keys: dict[str, str],
 ) -> None:
     assert upload(client, "api-atomic", bowtie_geojson).status_code == 200
     before = count(engine, "api-atomic")
@@ -88,7 +94,7 @@ def test_refused_imports_leave_the_layer_unchanged(
     big.write_bytes(b'{"type": "FeatureCollection", "features": []}' + b" " * (2 * 2**20))
     settings = Settings()
     settings.api.max_upload_mb = 1
-    with TestClient(create_app(database_url, settings)) as small:
+    with TestClient(create_app(database_url, settings), headers=bearer(keys["admin"])) as small:
         response = upload(small, "api-atomic", big)
     assert response.status_code == 413 and response.json()["title"] == "Upload too large"
     assert count(engine, "api-atomic") == before

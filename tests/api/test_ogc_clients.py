@@ -10,20 +10,27 @@ import pytest
 from owslib.ogcapi.features import Features
 
 SLUG = "ogc-clients"
+INTERNAL = "ogc-clients-internal"  # readable with any key
 
 
 @pytest.fixture(scope="module")
-def layer(live_server: str) -> str:
-    httpx.post(f"{live_server}/layers", json={"slug": SLUG, "title": "Client sites"})
-    for i in range(3):
-        feature = {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [-8.5 + i / 10, 12.0]},
-            "properties": {"name": f"Site {i}", "workers": 10 * i},
-        }
-        assert (
-            httpx.post(f"{live_server}/collections/{SLUG}/items", json=feature).status_code == 201
+def layer(live_server: str, keys: dict[str, str]) -> str:
+    admin = {"Authorization": f"Bearer {keys['admin']}"}
+    for slug, visibility in ((SLUG, "public"), (INTERNAL, "internal")):
+        created = httpx.post(
+            f"{live_server}/layers",
+            json={"slug": slug, "title": "Client sites", "visibility": visibility},
+            headers=admin,
         )
+        assert created.status_code == 201, created.text
+        for i in range(3):
+            feature = {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-8.5 + i / 10, 12.0]},
+                "properties": {"name": f"Site {i}", "workers": 10 * i},
+            }
+            url = f"{live_server}/collections/{slug}/items"
+            assert httpx.post(url, json=feature, headers=admin).status_code == 201
     return SLUG
 
 
@@ -40,12 +47,32 @@ def test_gdal_oapif_lists_and_reads(live_server: str, layer: str) -> None:
     ).stdout  # fmt: skip
     assert "Feature Count: 3" in features or features.count("OGRFeature") == 3
     assert "Site 2" in features and "POINT (-8.3 12.0)" in features
+    assert INTERNAL not in listing  # no key, no internal layer
 
 
-def test_owslib_features(live_server: str, layer: str) -> None:
+@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin not installed")
+def test_gdal_sends_a_key_as_qgis_does(live_server: str, layer: str, keys: dict[str, str]) -> None:
+    """QGIS passes an authentication header to GDAL; GDAL_HTTP_HEADERS is how."""
+    header = ["--config", "GDAL_HTTP_HEADERS", f"Authorization: Bearer {keys['viewer']}"]
+    listing = subprocess.run(
+        ["ogrinfo", "-ro", "-q", *header, f"OAPIF:{live_server}"],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    assert INTERNAL in listing and layer in listing
+    features = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", *header, f"OAPIF:{live_server}/collections/{INTERNAL}"],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    assert "Feature Count: 3" in features
+
+
+def test_owslib_features(live_server: str, layer: str, keys: dict[str, str]) -> None:
     api = Features(live_server)
     ids = [c["id"] for c in api.collections()["collections"]]
-    assert layer in ids
+    assert layer in ids and INTERNAL not in ids
+    with_key = Features(live_server, headers={"X-API-Key": keys["viewer"]})
+    assert INTERNAL in [c["id"] for c in with_key.collections()["collections"]]
+    assert with_key.collection_items(INTERNAL, limit=5)["numberMatched"] == 3
     items = api.collection_items(layer, limit=2)
     assert items["numberMatched"] == 3 and len(items["features"]) == 2
     assert {f["properties"]["name"] for f in items["features"]} <= {"Site 0", "Site 1", "Site 2"}

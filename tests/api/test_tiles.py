@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from geo_service.api.app import create_app
 from geo_service.domain import store
+from geo_service.domain.access import OPERATOR
 from geo_service.settings import Settings
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -32,7 +33,9 @@ def titles(engine) -> Iterator[dict]:
     """A committed concession layer: a 6 x 6 grid of titles around TILE, and a private layer;
     both removed afterwards so that other tests (the web map) do not meet them."""
     with Session(engine) as s:
-        layer = store.create_layer(s, "api-tiles-titles", kind="concession", attribution="Cadastre")
+        layer = store.create_layer(
+            s, "api-tiles-titles", kind="concession", attribution="Cadastre", who=OPERATOR
+        )
         west, south, east, north = TMS.bounds(TILE)
         ids = {}
         for i in range(6):
@@ -42,10 +45,12 @@ def titles(engine) -> Iterator[dict]:
                 f = store.create_feature(
                     s, layer, mapping(box(lon, lat, lon + 0.05, lat + 0.05)),
                     {"code": f"T-{i}{j}", "holder": "Kangaba SA", "status": "application",
-                     "title_type": "exploration"},
+                     "title_type": "exploration"}, who=OPERATOR,
                 )  # fmt: skip
                 ids[f.id] = box(lon, lat, lon + 0.05, lat + 0.05)
-        store.create_layer(s, "api-tiles-private", kind="asm_zone", visibility="private")
+        store.create_layer(
+            s, "api-tiles-private", kind="asm_zone", visibility="private", who=OPERATOR
+        )
         s.commit()
     yield ids
     drop_layers(engine, "api-tiles-titles", "api-tiles-private")
@@ -54,7 +59,7 @@ def titles(engine) -> Iterator[dict]:
 def drop_layers(engine, *slugs: str) -> None:
     with Session(engine) as s:
         for slug in slugs:
-            store.delete_layer(s, slug)
+            store.delete_layer(s, slug, who=OPERATOR)
         s.commit()
 
 
@@ -101,16 +106,16 @@ def test_an_edit_makes_the_cached_tile_unreachable(client, engine, titles):
     before = client.get(url("api-tiles-titles"))
     assert features(before)[fid]["status"] == "application"
     with Session(engine) as s:
-        layer = store.get_layer(s, "api-tiles-titles")
-        store.update_feature(s, layer, fid, properties={"status": "active"})
+        layer = store.get_layer(s, "api-tiles-titles", OPERATOR)
+        store.update_feature(s, layer, fid, properties={"status": "active"}, who=OPERATOR)
         s.commit()
     after = client.get(url("api-tiles-titles"), headers={"If-None-Match": before.headers["etag"]})
     assert after.status_code == 200
     assert after.headers["etag"] != before.headers["etag"]
     assert features(after)[fid]["status"] == "active"
     with Session(engine) as s:
-        layer = store.get_layer(s, "api-tiles-titles")
-        store.delete_feature(s, layer, fid)
+        layer = store.get_layer(s, "api-tiles-titles", OPERATOR)
+        store.delete_feature(s, layer, fid, who=OPERATOR)
         s.commit()
     assert fid not in features(client.get(url("api-tiles-titles")))
     titles.pop(fid)
@@ -133,24 +138,30 @@ def test_empty_tiles_are_204_everywhere(client, titles):
     assert filtered.status_code == 204
 
 
-def test_bad_tile_requests_are_problems(client, titles):
+def test_bad_tile_requests_are_problems(client, anon, titles):
     unknown = client.get("/tiles/api-tiles-nope/1/0/0.mvt")
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
     outside = client.get("/tiles/api-tiles-titles/2/4/0.mvt")
     assert outside.status_code == 404 and "outside" in outside.json()["detail"]
     assert client.get("/tiles/api-tiles-titles/1/0/0.png").status_code == 400
-    private = client.get("/tiles/api-tiles-private/1/0/0.mvt")
-    assert private.status_code == 403
-    assert "api-tiles-private" in private.json()["detail"]
+    # Without a key a private layer is not there at all (its name is not confirmed either).
+    private = anon.get("/tiles/api-tiles-private/1/0/0.mvt")
+    assert private.status_code == 404
+    assert private.json()["detail"] == "No layer named api-tiles-private"
+    assert client.get("/tiles/api-tiles-private/1/0/0.mvt").status_code == 204  # admin: empty
+    huge = anon.get("/tiles/api-tiles-titles/2/29250142856007158595584/1.mvt")
+    assert huge.status_code == 404 and huge.headers["content-type"] == "application/problem+json"
+    assert anon.get("/basemap/29250142856007158595584/1937967/249.png").status_code == 404
+    assert anon.get("/tiles/api-tiles-titles/1/-1/0.mvt").status_code in (404, 422)
 
 
 def test_public_layers_setting_limits_anonymous_access(database_url, titles):
     settings = Settings()
     settings.tiles.public_layers = ["api-tiles-other"]
     with TestClient(create_app(database_url, settings)) as limited:
-        assert limited.get(url("api-tiles-titles")).status_code == 403
-        assert limited.get("/tiles/api-tiles-titles/tilejson.json").status_code == 403
+        assert limited.get(url("api-tiles-titles")).status_code == 404
+        assert limited.get("/tiles/api-tiles-titles/tilejson.json").status_code == 404
 
 
 def test_tilejson_of_a_layer_and_of_several(client, titles, demo):
@@ -221,7 +232,9 @@ def raster_layer(engine, tmp_path_factory) -> Iterator[str]:
     ) as dst:  # fmt: skip
         dst.write(data, 1)
     with Session(engine) as s:
-        layer = store.create_layer(s, "api-tiles-raster", storage="raster", attribution="Test")
+        layer = store.create_layer(
+            s, "api-tiles-raster", storage="raster", attribution="Test", who=OPERATOR
+        )
         layer.raster_path = str(path)
         s.commit()
     yield "api-tiles-raster"
@@ -270,7 +283,7 @@ def test_basemap_tile(client):
     assert client.get("/basemap/3/9/3.png").status_code == 404
 
 
-def test_embed_page(client, titles):
+def test_embed_page(client, anon, titles):
     page = client.get("/embed?layers=api-tiles-titles&lang=fr&bbox=-9,11,-7,13")
     assert page.status_code == 200
     html = page.text
@@ -283,7 +296,7 @@ def test_embed_page(client, titles):
     assert client.get("/embed/assets/embed.js").status_code == 200
     assert client.get("/embed/assets/../tiles.py").status_code == 404
     assert client.get("/embed?layers=api-tiles-titles&bbox=1,2,3").status_code == 400
-    assert client.get("/embed?layers=api-tiles-private").status_code == 403
+    assert anon.get("/embed?layers=api-tiles-private").status_code == 404
 
 
 def test_cors_headers_on_tiles(client, titles):

@@ -10,7 +10,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_service.domain import store
+from geo_service.domain.access import OPERATOR, Principal, Role
 from geo_service.errors import Conflict, InvalidAttributes, InvalidCRS, InvalidGeometry
+
+PLANNER_A = Principal("planner-a", Role.editor)
+PLANNER_B = Principal("planner-b", Role.editor)
 
 SQUARE = {
     "type": "Polygon",
@@ -94,8 +98,10 @@ EXAMPLES = {
 @pytest.mark.parametrize("kind", sorted(EXAMPLES))
 def test_every_kind_round_trips_through_postgis(session: Session, kind: str) -> None:
     geometry, properties = EXAMPLES[kind]
-    layer = store.create_layer(session, f"t-{kind.replace('_', '-')}", kind=kind)
-    created = store.create_feature(session, layer, geometry, properties, user="amina")
+    layer = store.create_layer(session, f"t-{kind.replace('_', '-')}", OPERATOR, kind=kind)
+    created = store.create_feature(
+        session, layer, geometry, properties, who=Principal("amina", Role.editor)
+    )
     session.expire_all()
 
     row = session.execute(
@@ -119,13 +125,13 @@ def test_every_kind_round_trips_through_postgis(session: Session, kind: str) -> 
 
 
 def test_values_are_normalised(session: Session) -> None:
-    layer = store.create_layer(session, "t-norm", kind="concession")
-    feature = store.create_feature(session, layer, SQUARE, EXAMPLES["concession"][1])
+    layer = store.create_layer(session, "t-norm", OPERATOR, kind="concession")
+    feature = store.create_feature(session, layer, SQUARE, EXAMPLES["concession"][1], who=OPERATOR)
     assert feature.properties["status"] == "force_majeure"
     assert feature.properties["title_type"] == "small_scale_exploitation"
     assert feature.name == "PE-1"
-    site_layer = store.create_layer(session, "t-norm-site", kind="mine_site")
-    site = store.create_feature(session, site_layer, POINT, EXAMPLES["mine_site"][1])
+    site_layer = store.create_layer(session, "t-norm-site", OPERATOR, kind="mine_site")
+    site = store.create_feature(session, site_layer, POINT, EXAMPLES["mine_site"][1], who=OPERATOR)
     assert site.properties["minerals"] == ["gold", "silver"]
     assert site.properties["scale"] == "small_scale"
 
@@ -148,11 +154,11 @@ def test_values_are_normalised(session: Session) -> None:
 def test_attributes_that_break_the_schema_are_refused(
     session: Session, kind: str, bad: dict, field: str
 ) -> None:
-    layer = store.create_layer(session, f"t-bad-{kind.replace('_', '-')}", kind=kind)
+    layer = store.create_layer(session, f"t-bad-{kind.replace('_', '-')}", OPERATOR, kind=kind)
     geometry = POINT if kind in ("mine_site", "abandoned_mine") else SQUARE
     before = session.execute(text("SELECT count(*) FROM features")).scalar()
     with pytest.raises(InvalidAttributes) as info:
-        store.create_feature(session, layer, geometry, bad)
+        store.create_feature(session, layer, geometry, bad, who=OPERATOR)
     assert field in info.value.detail
     assert f"kind '{kind}'" in info.value.detail
     assert info.value.errors  # one entry per problem, for the problem-details body
@@ -160,21 +166,23 @@ def test_attributes_that_break_the_schema_are_refused(
 
 
 def test_geometry_type_must_fit_the_kind(session: Session) -> None:
-    layer = store.create_layer(session, "t-zone-point", kind="asm_zone")
+    layer = store.create_layer(session, "t-zone-point", OPERATOR, kind="asm_zone")
     with pytest.raises(InvalidGeometry, match="must be one of MultiPolygon, Polygon"):
-        store.create_feature(session, layer, POINT, {})
+        store.create_feature(session, layer, POINT, {}, who=OPERATOR)
 
 
 def test_projected_coordinates_are_refused_with_a_hint(session: Session) -> None:
-    layer = store.create_layer(session, "t-projected", kind="reference")
+    layer = store.create_layer(session, "t-projected", OPERATOR, kind="reference")
     with pytest.raises(InvalidCRS, match="EPSG:4326"):
-        store.create_feature(session, layer, {"type": "Point", "coordinates": [500000, 1300000]})
+        store.create_feature(
+            session, layer, {"type": "Point", "coordinates": [500000, 1300000]}, who=OPERATOR
+        )
 
 
 def test_self_intersecting_polygon_is_repaired(session: Session) -> None:
-    layer = store.create_layer(session, "t-bowtie", kind="reference")
+    layer = store.create_layer(session, "t-bowtie", OPERATOR, kind="reference")
     bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
-    feature = store.create_feature(session, layer, bowtie, {})
+    feature = store.create_feature(session, layer, bowtie, {}, who=OPERATOR)
     valid = session.execute(
         text("SELECT ST_IsValid(geom), GeometryType(geom) FROM features WHERE id = :id"),
         {"id": feature.id},
@@ -183,14 +191,26 @@ def test_self_intersecting_polygon_is_repaired(session: Session) -> None:
 
 
 def test_updates_keep_history_and_zone_lifecycle(session: Session) -> None:
-    layer = store.create_layer(session, "t-zone-life", kind="asm_zone")
-    zone = store.create_feature(session, layer, SQUARE, {"code": "Z1"}, user="planner-a")
+    layer = store.create_layer(session, "t-zone-life", OPERATOR, kind="asm_zone")
+    zone = store.create_feature(session, layer, SQUARE, {"code": "Z1"}, who=PLANNER_A)
     assert zone.properties["status"] == "draft"
     store.update_feature(
-        session, layer, zone.id, properties={"status": "proposed"}, user="planner-b"
+        session,
+        layer,
+        zone.id,
+        properties={"status": "proposed"},
+        who=PLANNER_B,
+        comment="deposits proven",
     )
     with pytest.raises(Conflict, match="cannot move from 'proposed' to 'gazetted'"):
-        store.update_feature(session, layer, zone.id, properties={"status": "gazetted"})
+        store.update_feature(
+            session,
+            layer,
+            zone.id,
+            properties={"status": "gazetted"},
+            who=PLANNER_B,
+            comment="skip ahead",
+        )
     history = store.feature_history(session, layer, zone.id)
     assert [h["version"] for h in history] == [1, 2]
     assert history[0]["properties"]["status"] == "draft"
@@ -199,10 +219,10 @@ def test_updates_keep_history_and_zone_lifecycle(session: Session) -> None:
 
 
 def test_layer_version_moves_with_every_write(session: Session) -> None:
-    layer = store.create_layer(session, "t-version", kind="reference")
+    layer = store.create_layer(session, "t-version", OPERATOR, kind="reference")
     v0 = session.execute(text("SELECT version FROM layers WHERE id=:i"), {"i": layer.id}).scalar()
-    feature = store.create_feature(session, layer, POINT, {})
+    feature = store.create_feature(session, layer, POINT, {}, who=OPERATOR)
     v1 = session.execute(text("SELECT version FROM layers WHERE id=:i"), {"i": layer.id}).scalar()
-    store.update_feature(session, layer, feature.id, properties={"a": 1})
+    store.update_feature(session, layer, feature.id, properties={"a": 1}, who=OPERATOR)
     v2 = session.execute(text("SELECT version FROM layers WHERE id=:i"), {"i": layer.id}).scalar()
     assert v0 < v1 < v2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pyogrio
@@ -12,6 +13,8 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 # A Transverse Mercator centred on the demo region, as bare WKT: no EPSG code anywhere.
 CUSTOM_TM = """PROJCS["Custom TM Upper Niger",
@@ -115,3 +118,36 @@ def kml(tmp_path: Path) -> Path:
     path = tmp_path / "zones.kml"
     pyogrio.write_dataframe(lonlat_polygons(), path, driver="KML")
     return path
+
+
+def counts(session: Session) -> tuple[int, int]:
+    """(layers, features) in the database, to show that a refused import wrote nothing."""
+    row = session.execute(
+        text("SELECT (SELECT count(*) FROM layers), (SELECT count(*) FROM features)")
+    ).one()
+    return row[0], row[1]
+
+
+def shapefile_parts(
+    folder: Path, stem: str, frame: gpd.GeoDataFrame, **options: Any
+) -> dict[str, bytes]:
+    """The files of `frame` written as the Shapefile `stem` by pyogrio: {".shp": bytes, ...}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pyogrio.write_dataframe(frame, folder / f"{stem}.shp", driver="ESRI Shapefile", **options)
+    return {p.suffix: p.read_bytes() for p in sorted(folder.glob(f"{stem}.*"))}
+
+
+def write_zip(path: Path, members: dict[str, bytes]) -> Path:
+    """A zip of `members` ({name inside the zip: content}), Deflate-compressed."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def in_folder(
+    folder: str, stem: str, parts: dict[str, bytes], upper: bool = False
+) -> dict[str, bytes]:
+    """`parts` named `folder`/`stem`.suffix inside a zip (suffixes upper-cased when `upper`)."""
+    prefix = f"{folder}/" if folder else ""
+    return {f"{prefix}{stem}{s.upper() if upper else s}": data for s, data in parts.items()}

@@ -13,6 +13,7 @@ from shapely.geometry import box
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_service.domain.access import OPERATOR
 from geo_service.errors import InvalidAttributes, InvalidCRS, InvalidInput
 from geo_service.io.load import ImportOptions, import_file
 from tests.io.conftest import CUSTOM_TM, geodesic_ha, lonlat_polygons, tm_polygons
@@ -31,7 +32,7 @@ def stored(session: Session, slug: str) -> list[tuple]:
 
 def test_shapefile_in_custom_wkt_crs_is_reprojected(session: Session, shapefile_zip: Path) -> None:
     summary = import_file(
-        session, "io-shp-tm", shapefile_zip, options=ImportOptions(kind="concession")
+        session, "io-shp-tm", shapefile_zip, options=ImportOptions(kind="concession", who=OPERATOR)
     )
     assert summary["imported"] == 3 and summary["repaired"] == [] and summary["rejected"] == []
     rows = stored(session, "io-shp-tm")
@@ -48,16 +49,22 @@ def test_shapefile_in_custom_wkt_crs_is_reprojected(session: Session, shapefile_
 
 def test_geopackage_table_is_chosen_and_reprojected(session: Session, geopackage: Path) -> None:
     with pytest.raises(InvalidInput, match="zones, sites|sites, zones"):
-        import_file(session, "io-gpkg-none", geopackage)
+        import_file(session, "io-gpkg-none", geopackage, options=ImportOptions(who=OPERATOR))
     summary = import_file(
-        session, "io-gpkg-zones", geopackage, options=ImportOptions(table="zones", kind="asm_zone")
+        session,
+        "io-gpkg-zones",
+        geopackage,
+        options=ImportOptions(table="zones", kind="asm_zone", who=OPERATOR),
     )
     assert summary["imported"] == 2
     rows = stored(session, "io-gpkg-zones")
     for row, geom in zip(rows, lonlat_polygons().geometry, strict=True):
         assert row[2] == pytest.approx(geodesic_ha(geom), rel=1e-3)
     import_file(
-        session, "io-gpkg-sites", geopackage, options=ImportOptions(table="sites", kind="mine_site")
+        session,
+        "io-gpkg-sites",
+        geopackage,
+        options=ImportOptions(table="sites", kind="mine_site", who=OPERATOR),
     )
     sites = stored(session, "io-gpkg-sites")
     assert [s[0] for s in sites] == ["Djoulafoundou", "Tabakoto"]
@@ -67,7 +74,7 @@ def test_geopackage_table_is_chosen_and_reprojected(session: Session, geopackage
 
 
 def test_geojson_bowtie_is_repaired_with_reason(session: Session, bowtie_geojson: Path) -> None:
-    summary = import_file(session, "io-bowtie", bowtie_geojson)
+    summary = import_file(session, "io-bowtie", bowtie_geojson, options=ImportOptions(who=OPERATOR))
     assert summary["imported"] == 2 and summary["rejected"] == []
     assert [r["index"] for r in summary["repaired"]] == [1]
     assert "Self-intersection" in summary["repaired"][0]["reason"]
@@ -81,7 +88,10 @@ def test_geojson_bowtie_is_repaired_with_reason(session: Session, bowtie_geojson
 
 def test_strict_rejects_invalid_geometry(session: Session, bowtie_geojson: Path) -> None:
     summary = import_file(
-        session, "io-bowtie-strict", bowtie_geojson, options=ImportOptions(strict=True)
+        session,
+        "io-bowtie-strict",
+        bowtie_geojson,
+        options=ImportOptions(strict=True, who=OPERATOR),
     )
     assert summary["imported"] == 1 and summary["repaired"] == []
     assert summary["rejected"][0]["index"] == 1
@@ -90,11 +100,13 @@ def test_strict_rejects_invalid_geometry(session: Session, bowtie_geojson: Path)
 
 
 def test_csv_lonlat_and_wkt(session: Session, csv_lonlat: Path, csv_wkt: Path) -> None:
-    import_file(session, "io-csv-points", csv_lonlat, options=ImportOptions(kind="mine_site"))
+    import_file(
+        session, "io-csv-points", csv_lonlat, options=ImportOptions(kind="mine_site", who=OPERATOR)
+    )
     points = stored(session, "io-csv-points")
     assert [p[3] for p in points] == ["POINT(-8.5 12.05)", "POINT(-8.45 12.1)"]
     assert points[0][1]["workers"] == 30 and "workers" not in points[1][1]
-    import_file(session, "io-csv-wkt", csv_wkt)
+    import_file(session, "io-csv-wkt", csv_wkt, options=ImportOptions(who=OPERATOR))
     rows = stored(session, "io-csv-wkt")
     for row, geom in zip(rows, lonlat_polygons().geometry, strict=True):
         assert row[2] == pytest.approx(geodesic_ha(geom), rel=1e-3)
@@ -104,14 +116,14 @@ def test_csv_in_declared_crs(session: Session, tmp_path: Path) -> None:
     path = tmp_path / "utm.csv"
     path.write_text("name,x,y\nA,500000,1326000\n")
     with pytest.raises(InvalidCRS):  # UTM metres taken for degrees: refused, not stored
-        import_file(session, "io-csv-utm", path)
-    import_file(session, "io-csv-utm", path, options=ImportOptions(crs="EPSG:32629"))
+        import_file(session, "io-csv-utm", path, options=ImportOptions(who=OPERATOR))
+    import_file(session, "io-csv-utm", path, options=ImportOptions(crs="EPSG:32629", who=OPERATOR))
     point = shapely.from_wkt(stored(session, "io-csv-utm")[0][3])
     assert point.x == pytest.approx(-9.0, abs=1e-6) and 11.9 < point.y < 12.0
 
 
 def test_kml(session: Session, kml: Path) -> None:
-    summary = import_file(session, "io-kml", kml)
+    summary = import_file(session, "io-kml", kml, options=ImportOptions(who=OPERATOR))
     assert summary["imported"] == 2
     rows = stored(session, "io-kml")
     assert [r[0] for r in rows] == ["Zone A", "Zone B"]
@@ -129,7 +141,9 @@ def test_name_field_and_mixed_geometries(session: Session, tmp_path: Path) -> No
     )  # fmt: skip
     path = tmp_path / "mixed.gpkg"
     pyogrio.write_dataframe(frame, path, layer="mixed", geometry_type="Unknown")
-    summary = import_file(session, "io-mixed", path, options=ImportOptions(name_field="label"))
+    summary = import_file(
+        session, "io-mixed", path, options=ImportOptions(name_field="label", who=OPERATOR)
+    )
     assert summary["imported"] == 3
     rows = stored(session, "io-mixed")
     assert [r[0] for r in rows] == ["a point", "a line", "a polygon"]
@@ -139,7 +153,7 @@ def test_name_field_and_mixed_geometries(session: Session, tmp_path: Path) -> No
 def test_upsert_updates_instead_of_duplicating(
     session: Session, shapefile_zip: Path, tmp_path: Path
 ) -> None:
-    options = ImportOptions(kind="concession", upsert_key="code")
+    options = ImportOptions(kind="concession", upsert_key="code", who=OPERATOR)
     first = import_file(session, "io-upsert", shapefile_zip, options=options)
     assert (first["inserted"], first["updated"]) == (3, 0)
     changed = tm_polygons()
@@ -164,7 +178,9 @@ def test_bad_attributes_fail_the_whole_import(session: Session, tmp_path: Path) 
     path = tmp_path / "titles.geojson"
     pyogrio.write_dataframe(frame, path)
     with pytest.raises(InvalidAttributes) as caught:
-        import_file(session, "io-bad-attrs", path, options=ImportOptions(kind="concession"))
+        import_file(
+            session, "io-bad-attrs", path, options=ImportOptions(kind="concession", who=OPERATOR)
+        )
     assert caught.value.where == {"file": "titles.geojson", "index": 1}
     assert caught.value.errors[0]["field"] == "status"
     assert stored(session, "io-bad-attrs") == []

@@ -15,6 +15,7 @@ from shapely import box
 from shapely.geometry import Point, Polygon, mapping, shape
 
 from geo_service.domain import store
+from geo_service.domain.access import OPERATOR
 from geo_service.errors import NotFound
 from geo_service.tiles import catalog, mvt
 
@@ -46,7 +47,7 @@ def rectangle(lon: float, lat: float, w: float, h: float) -> dict:
 @pytest.fixture
 def concessions(session):
     """About 150 rectangles scattered over and around tile 9/243/238 (south-west Mali)."""
-    layer = store.create_layer(session, "tiles-mvt-concessions", kind="concession")
+    layer = store.create_layer(session, "tiles-mvt-concessions", kind="concession", who=OPERATOR)
     rng = random.Random(5)
     tile = morecantile.Tile(243, 238, 9)
     west, south, east, north = TMS.bounds(tile)
@@ -62,14 +63,16 @@ def concessions(session):
             "title_type": "exploration",
             "granted": "2020-01-15",
         }
-        feature = store.create_feature(session, layer, geometry, props, name=f"Permis {i}")
+        feature = store.create_feature(
+            session, layer, geometry, props, name=f"Permis {i}", who=OPERATOR
+        )
         features[feature.id] = (shape(geometry), feature.name, props)
     return layer, tile, features
 
 
 def test_tile_holds_exactly_the_features_that_intersect_it(session, concessions):
     layer, tile, features = concessions
-    layers = catalog.lookup(session.connection(), [layer.slug])
+    layers = catalog.lookup(session.connection(), [layer.slug], OPERATOR)
     data = mvt.render(session.connection(), layers, tile.z, tile.x, tile.y, mvt.TileQuery())
     decoded = decode(data)[layer.slug]["features"]
 
@@ -95,7 +98,7 @@ def test_tile_holds_exactly_the_features_that_intersect_it(session, concessions)
 
 def test_geometry_is_clipped_to_the_buffer_and_placed_right(session, concessions):
     layer, tile, features = concessions
-    layers = catalog.lookup(session.connection(), [layer.slug])
+    layers = catalog.lookup(session.connection(), [layer.slug], OPERATOR)
     data = mvt.render(session.connection(), layers, tile.z, tile.x, tile.y, mvt.TileQuery())
     square = tile_box(tile)
     size = square.bounds[2] - square.bounds[0]
@@ -120,7 +123,7 @@ def test_geometry_is_clipped_to_the_buffer_and_placed_right(session, concessions
 
 
 def test_points_in_a_tile(session):
-    layer = store.create_layer(session, "tiles-mvt-sites", kind="mine_site")
+    layer = store.create_layer(session, "tiles-mvt-sites", kind="mine_site", who=OPERATOR)
     rng = random.Random(9)
     tile = morecantile.Tile(121, 119, 8)
     west, south, east, north = TMS.bounds(tile)
@@ -128,10 +131,12 @@ def test_points_in_a_tile(session):
     for i in range(80):
         lon, lat = rng.uniform(west - 0.5, east + 0.5), rng.uniform(south - 0.5, north + 0.5)
         props = {"code": f"S{i}", "qualification": rng.choice(["green", "red"]), "workers": i}
-        feature = store.create_feature(session, layer, mapping(Point(lon, lat)), props)
+        feature = store.create_feature(
+            session, layer, mapping(Point(lon, lat)), props, who=OPERATOR
+        )
         if transform(TO_MERCATOR, Point(lon, lat)).intersects(tile_box(tile)):
             expected[feature.id] = props
-    layers = catalog.lookup(session.connection(), [layer.slug])
+    layers = catalog.lookup(session.connection(), [layer.slug], OPERATOR)
     data = mvt.render(session.connection(), layers, tile.z, tile.x, tile.y, mvt.TileQuery())
     decoded = decode(data)[layer.slug]["features"]
     assert {f["id"] for f in decoded} == set(expected)
@@ -145,7 +150,7 @@ def test_points_in_a_tile(session):
 def test_properties_can_be_chosen_and_features_filtered(session, concessions):
     layer, tile, features = concessions
     conn = session.connection()
-    layers = catalog.lookup(conn, [layer.slug])
+    layers = catalog.lookup(conn, [layer.slug], OPERATOR)
     query = mvt.tile_query({"properties": "granted", "status": "active", "v": "17"})
     assert query.filters == (("status", "active"),)  # `v` busts caches, it filters nothing
     decoded = decode(mvt.render(conn, layers, tile.z, tile.x, tile.y, query))[layer.slug]
@@ -172,14 +177,16 @@ def test_properties_can_be_chosen_and_features_filtered(session, concessions):
 
 
 def test_lists_become_text_and_filters_match_list_members(session):
-    layer = store.create_layer(session, "tiles-mvt-abandoned", kind="abandoned_mine")
+    layer = store.create_layer(session, "tiles-mvt-abandoned", kind="abandoned_mine", who=OPERATOR)
     props = {"hazards": "mercury; open_shaft", "rehabilitation": "planned"}
     feature = store.create_feature(
-        session, layer, mapping(Point(-8.0, 12.0)), props, name="Old pit"
+        session, layer, mapping(Point(-8.0, 12.0)), props, name="Old pit", who=OPERATOR
     )
-    store.create_feature(session, layer, mapping(Point(-8.01, 12.01)), {"hazards": ["cyanide"]})
+    store.create_feature(
+        session, layer, mapping(Point(-8.01, 12.01)), {"hazards": ["cyanide"]}, who=OPERATOR
+    )
     conn = session.connection()
-    layers = catalog.lookup(conn, [layer.slug])
+    layers = catalog.lookup(conn, [layer.slug], OPERATOR)
     decoded = decode(mvt.render(conn, layers, 0, 0, 0, mvt.tile_query({"hazards": "mercury"})))
     (only,) = decoded[layer.slug]["features"]
     assert only["id"] == feature.id
@@ -191,14 +198,14 @@ def test_lists_become_text_and_filters_match_list_members(session):
 
 def test_several_layers_in_one_tile_and_reference_layers_keep_all_properties(session, concessions):
     layer, tile, _ = concessions
-    rivers = store.create_layer(session, "tiles-mvt-rivers", theme="river")
+    rivers = store.create_layer(session, "tiles-mvt-rivers", theme="river", who=OPERATOR)
     west, south, east, north = TMS.bounds(tile)
     line = {"type": "LineString", "coordinates": [[west - 1, south + 0.1], [east + 1, north - 0.1]]}
     river = store.create_feature(
-        session, rivers, line, {"name": "Niger", "strahler": 7, "navigable": True}
+        session, rivers, line, {"name": "Niger", "strahler": 7, "navigable": True}, who=OPERATOR
     )
     conn = session.connection()
-    layers = catalog.lookup(conn, [layer.slug, rivers.slug])
+    layers = catalog.lookup(conn, [layer.slug, rivers.slug], OPERATOR)
     decoded = decode(mvt.render(conn, layers, tile.z, tile.x, tile.y, mvt.TileQuery()))
     assert list(decoded) == [layer.slug, rivers.slug]
     (feature,) = decoded[rivers.slug]["features"]
@@ -212,14 +219,14 @@ def test_several_layers_in_one_tile_and_reference_layers_keep_all_properties(ses
 
 
 def test_geometry_is_simplified_to_the_zoom(session):
-    layer = store.create_layer(session, "tiles-mvt-park", kind="reference")
+    layer = store.create_layer(session, "tiles-mvt-park", kind="reference", who=OPERATOR)
     ring = [
         (-8 + 0.5 * math.cos(a) * (1 + 0.01 * math.sin(40 * a)), 12 + 0.5 * math.sin(a))
         for a in (2 * math.pi * i / 20000 for i in range(20000))
     ]
-    store.create_feature(session, layer, mapping(Polygon(ring)), {"name": "Parc"})
+    store.create_feature(session, layer, mapping(Polygon(ring)), {"name": "Parc"}, who=OPERATOR)
     conn = session.connection()
-    layers = catalog.lookup(conn, [layer.slug])
+    layers = catalog.lookup(conn, [layer.slug], OPERATOR)
 
     def vertices(z: int) -> int:
         tile = TMS.tile(-8.0, 12.0, z)
@@ -233,7 +240,7 @@ def test_geometry_is_simplified_to_the_zoom(session):
 
 def test_empty_tile_is_empty_bytes(session, concessions):
     layer, _, _ = concessions
-    layers = catalog.lookup(session.connection(), [layer.slug])
+    layers = catalog.lookup(session.connection(), [layer.slug], OPERATOR)
     assert mvt.render(session.connection(), layers, 9, 0, 0, mvt.TileQuery()) == b""
 
 

@@ -12,6 +12,7 @@ from pmtiles.tile import Compression, TileType
 from shapely.geometry import box, mapping
 
 from geo_service.domain import store
+from geo_service.domain.access import OPERATOR
 from geo_service.errors import InvalidInput
 from geo_service.tiles import catalog, mvt
 from geo_service.tiles.pmtiles import export
@@ -20,11 +21,11 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 
 
 def test_export_round_trip(session, tmp_path):
-    layer = store.create_layer(session, "tiles-pmtiles-zones", kind="asm_zone")
+    layer = store.create_layer(session, "tiles-pmtiles-zones", kind="asm_zone", who=OPERATOR)
     boxes = [(-8.6 + i * 0.1, 12.0, -8.55 + i * 0.1, 12.05) for i in range(5)]
     zones = [
         store.create_feature(session, layer, mapping(box(*b)), {"code": f"ZE-{i}", "status": "draft"},
-                             name=f"Zone {i}")
+                             name=f"Zone {i}", who=OPERATOR)
         for i, b in enumerate(boxes)
     ]  # fmt: skip
     out = tmp_path / "zones.pmtiles"
@@ -52,13 +53,13 @@ def test_export_round_trip(session, tmp_path):
     assert {f["id"] for f in decoded} == {zones[i].id for i in inside}
     assert {f["properties"]["code"] for f in decoded} == {f"ZE-{i}" for i in inside}
     live = mvt.render(
-        session.connection(), catalog.lookup(session.connection(), [layer.slug]),
+        session.connection(), catalog.lookup(session.connection(), [layer.slug], OPERATOR),
         9, tile.x, tile.y, mvt.TileQuery(),
     )  # fmt: skip
     assert data == live
 
 
 def test_export_of_an_empty_layer_is_refused(session, tmp_path):
-    layer = store.create_layer(session, "tiles-pmtiles-empty", kind="asm_zone")
+    layer = store.create_layer(session, "tiles-pmtiles-empty", kind="asm_zone", who=OPERATOR)
     with pytest.raises(InvalidInput):
         export(session.connection(), layer.slug, tmp_path / "x.pmtiles", maxzoom=3)

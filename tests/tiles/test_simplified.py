@@ -15,6 +15,7 @@ from shapely.geometry import Polygon, box, mapping
 from sqlalchemy import text
 
 from geo_service.domain import store
+from geo_service.domain.access import OPERATOR
 from geo_service.tiles import catalog, mvt
 from tests.tiles.test_mvt import TMS, TO_MERCATOR, tile_box, transform
 
@@ -52,7 +53,7 @@ def copies(session, feature_id: int) -> dict[int, shapely.Geometry]:
 
 def tile_features(session, layer, z: int, x: int, y: int) -> dict[int, dict]:
     conn = session.connection()
-    data = mvt.render(conn, catalog.lookup(conn, [layer.slug]), z, x, y, mvt.TileQuery())
+    data = mvt.render(conn, catalog.lookup(conn, [layer.slug], OPERATOR), z, x, y, mvt.TileQuery())
     decoded = mapbox_vector_tile.decode(data) if data else {}
     return {f["id"]: f for f in decoded.get(layer.slug, {}).get("features", [])}
 
@@ -73,9 +74,15 @@ def assert_within_a_unit(copy: shapely.Geometry, geom: shapely.Geometry, z: int)
 
 @pytest.fixture
 def parks(session):
-    layer = store.create_layer(session, "tiles-simplified-parks", theme="protected_area")
-    big = store.create_feature(session, layer, mapping(park(-8, 12, 0.5, 20000)), name="Parc")
-    small = store.create_feature(session, layer, mapping(park(-8.2, 12.1, 0.3, 10)), name="Bois")
+    layer = store.create_layer(
+        session, "tiles-simplified-parks", theme="protected_area", who=OPERATOR
+    )
+    big = store.create_feature(
+        session, layer, mapping(park(-8, 12, 0.5, 20000)), name="Parc", who=OPERATOR
+    )
+    small = store.create_feature(
+        session, layer, mapping(park(-8.2, 12.1, 0.3, 10)), name="Bois", who=OPERATOR
+    )
     return layer, big, small
 
 
@@ -96,21 +103,25 @@ def test_copies_follow_the_geometry_and_go_with_the_feature(session, parks):
     ctids = "SELECT array_agg(ctid::text ORDER BY maxzoom) FROM feature_simplified"
     ctids += " WHERE feature_id = :id"
     before = session.execute(text(ctids), {"id": big.id}).scalar()
-    store.update_feature(session, layer, big.id, properties={"designation": "Parc national"})
+    store.update_feature(
+        session, layer, big.id, properties={"designation": "Parc national"}, who=OPERATOR
+    )
     assert session.execute(text(ctids), {"id": big.id}).scalar() == before  # not redone
 
     moved = park(-7, 13, 0.3, 15000)
-    store.update_feature(session, layer, big.id, geometry=mapping(moved))
+    store.update_feature(session, layer, big.id, geometry=mapping(moved), who=OPERATOR)
     made = copies(session, big.id)
     assert sorted(made) == BANDS
     for maxzoom, copy in made.items():
         assert_within_a_unit(copy, moved, maxzoom)
 
-    store.update_feature(session, layer, big.id, geometry=mapping(park(-7, 13, 0.3, 40)))
+    store.update_feature(
+        session, layer, big.id, geometry=mapping(park(-7, 13, 0.3, 40)), who=OPERATOR
+    )
     assert copies(session, big.id) == {}
-    store.update_feature(session, layer, big.id, geometry=mapping(moved))
+    store.update_feature(session, layer, big.id, geometry=mapping(moved), who=OPERATOR)
     assert sorted(copies(session, big.id)) == BANDS
-    store.delete_feature(session, layer, big.id)
+    store.delete_feature(session, layer, big.id, who=OPERATOR)
     assert copies(session, big.id) == {}
 
 
@@ -146,7 +157,9 @@ def test_a_low_zoom_tile_is_drawn_from_the_copy(session, parks):
 def test_the_tile_holds_exactly_the_features_its_square_meets_even_at_its_edge(session):
     """Parks whose copy misses the tile by less than a unit are decided on their own geometry:
     one pokes a spike into the tile (in), one stops just short of it (out)."""
-    layer = store.create_layer(session, "tiles-simplified-edges", theme="protected_area")
+    layer = store.create_layer(
+        session, "tiles-simplified-edges", theme="protected_area", who=OPERATOR
+    )
     tile = TMS.tile(-8.0, 12.0, 3)
     square = tile_box(tile)
     west, south, east, north = square.bounds
@@ -171,7 +184,7 @@ def test_the_tile_holds_exactly_the_features_its_square_meets_even_at_its_edge(s
         "inside": park(-20, 30, 3, 2000),
     }
     features = {
-        store.create_feature(session, layer, mapping(g), name=name).id: g
+        store.create_feature(session, layer, mapping(g), name=name, who=OPERATOR).id: g
         for name, g in shapes.items()
     }
     by_name = {name: fid for fid, name in zip(features, shapes, strict=True)}

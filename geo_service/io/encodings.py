@@ -1,0 +1,200 @@
+"""Character encodings of imported files: the `encoding` option, and text formats made UTF-8.
+
+GeoJSON is UTF-8 (RFC 7946), and GDAL reads CSV and a KML without an XML encoding declaration
+as UTF-8 too. Such a file that is not valid UTF-8 is refused, with the offset of its first bad
+byte, unless the `encoding` option names its encoding; it is then decoded into a UTF-8 copy for
+GDAL, as is a KML declaring another encoding (GDAL's XML parser knows only a few). Characters
+that PostgreSQL cannot store and that GDAL would silently cut or replace (NUL, and in GeoJSON
+the escapes \\u0000 and unpaired surrogates such as \\ud800) are refused with their line.
+
+    >>> with utf8_text(Path("titres.csv"), "csv", "titres.csv", codec("cp1252")) as utf8:
+    ...     frame = pyogrio.read_dataframe(utf8)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import codecs
+import mmap
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from geo_service.errors import BrokenFile, InvalidInput
+
+TEXT_FORMATS = {"geojson": ".geojson", "csv": ".csv", "kml": ".kml"}  # and the suffix of a copy
+UTF8 = "utf-8"
+CHUNK_BYTES = 1 << 22
+EXAMPLES = "(e.g. latin-1, cp1252)"
+_XML_DECLARATION = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]*)[\"']"
+)
+_XML_DECLARATION_TEXT = re.compile(
+    r"^(\ufeff?\s*<\?xml[^>]*?\bencoding\s*=\s*[\"'])[A-Za-z][A-Za-z0-9._-]*([\"'])"
+)
+# A valid surrogate pair first, so that its second half is not taken for a lone one.
+_JSON_ESCAPE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    rb"|\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})"
+)
+
+
+def codec(encoding: str | None) -> str | None:
+    """The Python codec name of an `encoding` option ('latin-1' -> 'iso8859-1'), None when not
+    given; InvalidInput for a name that is no text encoding."""
+    if not encoding:
+        return None
+    try:
+        "a".encode(encoding)  # refuses the codecs that are no text encodings (base64, rot13...)
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise InvalidInput(
+            f"Unknown encoding '{encoding}': name a character encoding {EXAMPLES}",
+            where={"encoding": encoding},
+        ) from None
+
+
+def _declared(path: Path, filename: str) -> str | None:
+    """The encoding an XML (KML) file declares in its first line, if any."""
+    with path.open("rb") as f:
+        match = _XML_DECLARATION.match(f.read(1024))
+    if match is None:
+        return None
+    name = match.group(1).decode("ascii")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise BrokenFile(
+            f"'{filename}' declares the encoding '{name}', which we do not know: give the "
+            f"file's encoding in the `encoding` option {EXAMPLES}",
+            where={"file": filename, "encoding": name},
+        ) from None
+
+
+def _undecodable(
+    path: Path, fmt: str, filename: str, source: str, given: bool, exc: UnicodeDecodeError, at: int
+) -> BrokenFile:
+    bad = exc.object[exc.start : exc.start + 1].hex().upper()
+    where = {"file": filename, "offset": at, "encoding": source}
+    if given:
+        return BrokenFile(
+            f"'{filename}' cannot be decoded as {source}: byte 0x{bad} at offset {at} "
+            f"({exc.reason}); name the file's encoding in the `encoding` option {EXAMPLES}",
+            where=where,
+        )
+    with path.open("rb") as f:
+        utf16 = f.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    rule = {
+        "geojson": "GeoJSON must be UTF-8 (RFC 7946)",
+        "csv": "a CSV is read as UTF-8",
+        "kml": "a KML that declares no encoding is UTF-8",
+    }[fmt]
+    hint = (
+        "it starts with a UTF-16 byte-order mark: pass encoding utf-16 in the `encoding` "
+        "option, or re-save it as UTF-8"
+        if utf16
+        else f"re-save it as UTF-8, or pass its encoding in the `encoding` option {EXAMPLES}"
+    )
+    return BrokenFile(
+        f"'{filename}' is not valid UTF-8: byte 0x{bad} at offset {at} ({exc.reason}); {rule}: "
+        f"{hint}",
+        where=where,
+    )
+
+
+def _decoded(path: Path, fmt: str, filename: str, source: str, given: bool) -> Iterator[str]:
+    """The text of `path` decoded from `source`, a chunk at a time; BrokenFile at a bad byte."""
+    decoder = codecs.getincrementaldecoder(source)(errors="strict")
+    offset = 0  # bytes of `path` handed to the decoder so far
+    with path.open("rb") as f:
+        while True:
+            chunk = f.read(CHUNK_BYTES)
+            pending = len(decoder.getstate()[0])  # the bytes it kept back from the last chunk
+            try:
+                yield decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                at = offset - pending + exc.start
+                raise _undecodable(path, fmt, filename, source, given, exc, at) from None
+            if not chunk:
+                return
+            offset += len(chunk)
+
+
+def _position(text: mmap.mmap, at: int) -> tuple[int, int, str]:
+    """Line and column (1-based, in characters) of byte `at` of UTF-8 `text`, and the text
+    before it on its line (at most 40 characters)."""
+    start = text.rfind(b"\n", 0, at) + 1
+    before = text[start:at].decode(UTF8, "replace")
+    return text[:start].count(b"\n") + 1, len(before) + 1, before[-40:]
+
+
+def _refuse_character(text: mmap.mmap, at: int, what: str, filename: str) -> BrokenFile:
+    line, column, before = _position(text, at)
+    return BrokenFile(
+        f"'{filename}' holds {what} at line {line}, column {column} (after '{before}'), which "
+        "PostgreSQL cannot store: remove it from the file",
+        where={"file": filename, "line": line, "column": column},
+    )
+
+
+def _escaped(text: mmap.mmap, at: int) -> bool:
+    """Whether the backslash at `at` is itself escaped (an odd run of backslashes before it)."""
+    run = 0
+    while at - run > 0 and text[at - run - 1] == ord("\\"):
+        run += 1
+    return run % 2 == 1
+
+
+def _check_characters(path: Path, fmt: str, filename: str) -> None:
+    """Refuse NUL characters in UTF-8 `path`, and in GeoJSON the escapes of NUL and of unpaired
+    surrogates (GDAL cuts strings at a NUL and replaces lone surrogates by U+FFFD)."""
+    if path.stat().st_size == 0:
+        return
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
+        at = text.find(b"\x00")
+        if at >= 0:
+            raise _refuse_character(text, at, "a NUL character (U+0000)", filename)
+        if fmt != "geojson":
+            return
+        for match in _JSON_ESCAPE.finditer(text):
+            escape = match.group().decode("ascii")
+            if len(escape) > 6 or _escaped(text, match.start()):
+                continue
+            what = (
+                "the escape \\u0000 (a NUL character)"
+                if escape == "\\u0000"
+                else f"the escape {escape} (half of a UTF-16 surrogate pair, without the other)"
+            )
+            raise _refuse_character(text, match.start(), what, filename)
+
+
+def _transcode(path: Path, target: Path, fmt: str, filename: str, source: str, given: bool) -> None:
+    """Write `path`, decoded from `source`, to `target` as UTF-8; a KML's declaration then says
+    UTF-8, or GDAL would decode the copy with the original's encoding."""
+    with target.open("w", encoding=UTF8, newline="") as out:
+        for n, text in enumerate(_decoded(path, fmt, filename, source, given)):
+            if n == 0 and fmt == "kml":
+                text = _XML_DECLARATION_TEXT.sub(r"\1UTF-8\2", text, count=1)
+            out.write(text)
+
+
+@contextmanager
+def utf8_text(path: Path, fmt: str, filename: str, encoding: str | None) -> Iterator[Path]:
+    """The UTF-8 file GDAL should read for the GeoJSON, CSV or KML at `path`: `path` itself when
+    it is valid UTF-8, else a copy decoded from `encoding` (a codec name, see `codec`) or from
+    the encoding a KML declares, removed on leaving. BrokenFile when it cannot be decoded or
+    holds characters PostgreSQL cannot store."""
+    declared = _declared(path, filename) if fmt == "kml" else None
+    source = encoding or declared or UTF8
+    if source == UTF8 and declared in (None, UTF8):
+        for _ in _decoded(path, fmt, filename, source, given=encoding is not None):
+            pass
+        _check_characters(path, fmt, filename)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="geo-service-text-") as folder:
+        copy = Path(folder) / f"utf8{TEXT_FORMATS[fmt]}"
+        _transcode(path, copy, fmt, filename, source, given=encoding is not None or bool(declared))
+        _check_characters(copy, fmt, filename)
+        yield copy
