@@ -1,12 +1,17 @@
-"""Map page fixtures: a fresh page of the map per test, console errors collected and checked."""
+"""Map page fixtures: fresh pages of the map per test (as an editor, a viewer or nobody), console
+errors collected and checked."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
+
+# Where the app keeps the signed-in key (web/static/app/api.js): sessionStorage, per tab.
+KEY_STORE = "geo-service.key"
 
 
 class Console:
@@ -31,7 +36,8 @@ def console() -> Console:
 @pytest.fixture(scope="session")
 def map_context(browser) -> Iterator[sync_api.BrowserContext]:
     """One English browser context for the map tests of a worker: its HTTP cache keeps the
-    vendored scripts and the tiles (whose URLs carry the layer's version, so none is stale)."""
+    vendored scripts and the tiles (whose URLs carry the layer's version, so none is stale).
+    Keys live in each page's sessionStorage, so pages of one context can be different people."""
     context = browser.new_context(
         viewport={"width": 1400, "height": 900}, locale="en-GB", accept_downloads=True
     )
@@ -40,14 +46,59 @@ def map_context(browser) -> Iterator[sync_api.BrowserContext]:
 
 
 @pytest.fixture
-def page(map_context, live_server: str, demo, console: Console) -> Iterator[sync_api.Page]:
-    """A fresh English page of the map, ready (layers loaded); fails on any console error."""
-    page = map_context.new_page()
-    page.on("console", lambda m: m.type == "error" and console.errors.append(f"console: {m.text}"))
-    page.on("pageerror", lambda e: console.errors.append(f"page error: {e}"))
-    page.goto(f"{live_server}/map")
-    page.wait_for_selector("body.ready")
-    yield page
-    page.evaluate("localStorage.clear()")  # what one test saved must not reach the next
-    page.close()
+def new_page(map_context, console: Console) -> Iterator[Callable[[], sync_api.Page]]:
+    """new_page() -> a blank page whose console errors fail the test; closed after it."""
+    pages: list[sync_api.Page] = []
+
+    def make() -> sync_api.Page:
+        page = map_context.new_page()
+        page.on(
+            "console", lambda m: m.type == "error" and console.errors.append(f"console: {m.text}")
+        )
+        page.on("pageerror", lambda e: console.errors.append(f"page error: {e}"))
+        pages.append(page)
+        return page
+
+    yield make
+    for page in pages:
+        page.close()
     assert console.unexpected() == []
+
+
+@pytest.fixture
+def open_map(
+    new_page, live_server: str, demo, keys: dict[str, str]
+) -> Callable[..., sync_api.Page]:
+    """open_map(role=None, lang=None, key=None) -> a fresh page of the map, ready (layers
+    loaded), signed in with the key of `role` ("viewer", "editor", "admin"), or with `key` (one
+    the server may refuse), or anonymous.
+
+    Signed in as the form leaves it: the key in the tab's sessionStorage, which the page finds
+    at start-up and keeps over a reload."""
+
+    def open_(
+        role: str | None = None, lang: str | None = None, key: str | None = None
+    ) -> sync_api.Page:
+        page = new_page()
+        secret = key or (keys[role] if role else None)
+        if secret:
+            # Once, before the page's scripts first run: a sign-out must outlast a reload.
+            page.add_init_script(
+                f"""if (!sessionStorage.getItem("test.seeded")) {{
+                    sessionStorage.setItem("test.seeded", "1");
+                    sessionStorage.setItem({json.dumps(KEY_STORE)}, {json.dumps(secret)});
+                }}"""
+            )
+        page.goto(f"{live_server}/map" + (f"?lang={lang}" if lang else ""))
+        page.wait_for_selector("body.ready")
+        if key is None:
+            assert page.evaluate("app.auth.me.role") == role
+        return page
+
+    return open_
+
+
+@pytest.fixture
+def page(open_map) -> sync_api.Page:
+    """A fresh English page of the map, signed in as the editor (key name "test-editor")."""
+    return open_map("editor")

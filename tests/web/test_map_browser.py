@@ -1,5 +1,6 @@
-"""The map app end to end in headless Chromium: layers, search, drawing with live screening,
-saving and the zone lifecycle, French, uploads, analyses, and the weight of the first load."""
+"""The map app end to end in headless Chromium: signing in and what each role sees, layers,
+search, drawing with live screening, saving and the zone lifecycle, conflicting edits, French,
+uploads and their visibility, analyses, and the weight of the first load."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from pyproj import Geod
 from shapely.geometry import shape
 
 from geo_service.demo import DEMO
+from tests.conftest import bearer
+from tests.web.conftest import KEY_STORE
 
 GEOD = Geod(ellps="WGS84")
 
@@ -73,6 +76,168 @@ def _draw_polygon(page, latlngs) -> None:
         )
     _click_lat_lng(page, *latlngs[0])
     page.wait_for_function("app.zones.zone.layer !== null")
+
+
+def _move(page, status: str, comment: str) -> None:
+    """A lifecycle move through its button and the comment form it opens."""
+    page.click(f'button.move[data-status="{status}"]')
+    page.fill("#move-comment", comment)
+    page.click("#move-confirm")
+
+
+def _sign_in(page, key: str) -> None:
+    """Through the header's form, as a person would: open it, paste the key, submit."""
+    page.click("#auth-toggle")
+    page.fill("#auth-key", key)
+    page.click("#auth-submit")
+
+
+def _stored_key(page) -> dict[str, str | None]:
+    return page.evaluate(
+        "name => ({ session: sessionStorage.getItem(name), local: localStorage.getItem(name) })",
+        KEY_STORE,
+    )
+
+
+def _editing_shown(page) -> dict[str, bool]:
+    """What of the editing tools a person can see (tabs opened as they would)."""
+    page.click('[data-tab="zones"]')
+    zones = {
+        "drawing tool": page.locator(".leaflet-pm-icon-polygon").is_visible(),
+        "zone buttons": page.locator("#zone-save").is_visible(),
+        "zone note": page.locator(
+            '[data-cannot="edit"][data-i18n="zones.needs_editor"]'
+        ).is_visible(),
+    }
+    page.click('[data-tab="research"]')
+    research = {
+        "upload panel": page.locator("#upload-go").is_visible(),
+        "upload note": page.locator('[data-i18n="upload.needs_editor"]').is_visible(),
+    }
+    page.click('[data-tab="layers"]')
+    return {**zones, **research}
+
+
+NO_EDITING = {
+    "drawing tool": False,
+    "zone buttons": False,
+    "zone note": True,
+    "upload panel": False,
+    "upload note": True,
+}
+
+
+def test_anonymous_sees_no_drawing_tool_and_no_upload(open_map) -> None:
+    page = open_map()
+    assert page.locator("#auth-toggle").inner_text() == "Sign in"
+    assert page.locator("#auth-user").is_hidden()
+    assert _editing_shown(page) == NO_EDITING
+    assert page.locator("#user-name").count() == 0
+    assert (
+        page.locator('[data-i18n="upload.needs_editor"]').inner_text()
+        == "Sign in as an editor to upload layers."
+    )
+
+
+def test_sign_in_as_viewer_shows_name_and_role_and_hides_editing_then_sign_out(
+    open_map, keys
+) -> None:
+    page = open_map()
+    page.click("#auth-toggle")
+    key_input = page.locator("#auth-key")
+    assert key_input.get_attribute("type") == "password"
+    assert key_input.get_attribute("autocomplete") == "off"
+    assert page.locator("label[for='auth-key']").inner_text() == "Access key"
+    page.click("#auth-cancel")
+    assert page.locator("#auth-form").is_hidden()
+
+    # Signing in reads the layer list again, with the key.
+    with page.expect_request(lambda r: r.url.endswith("/layers")) as listed:
+        _sign_in(page, keys["viewer"])
+    assert listed.value.all_headers()["authorization"] == f"Bearer {keys['viewer']}"
+    page.locator("#auth-user").wait_for()
+    assert page.locator("#auth-name").inner_text() == "test-viewer"
+    assert page.locator("#auth-role").inner_text() == "Viewer"
+    assert page.locator("#auth-toggle").is_hidden() and page.locator("#auth-form").is_hidden()
+    assert page.input_value("#auth-key") == ""  # the form does not keep it
+    assert _stored_key(page) == {"session": keys["viewer"], "local": None}
+    assert _editing_shown(page) == NO_EDITING
+    _wait_for_features(page, "concessions")  # the tiles, drawn again
+
+    # Requests of the app now carry the key.
+    with page.expect_request(lambda r: "/search?" in r.url) as searched:
+        page.fill("#search-input", "ml-asm")
+    assert searched.value.all_headers()["authorization"] == f"Bearer {keys['viewer']}"
+    page.locator(".search-hit").first.wait_for()
+    page.keyboard.press("Escape")
+
+    with page.expect_request(lambda r: r.url.endswith("/layers")) as listed:
+        page.click("#auth-sign-out")
+    assert "authorization" not in listed.value.all_headers()
+    page.locator("#auth-toggle").wait_for()
+    assert page.locator("#auth-user").is_hidden()
+    assert _stored_key(page) == {"session": None, "local": None}
+    page.reload()
+    page.wait_for_selector("body.ready")
+    assert page.evaluate("app.auth.me.authenticated") is False
+
+
+def test_a_wrong_key_shows_the_servers_message_and_stays_signed_out(open_map, console) -> None:
+    page = open_map()
+    console.expect("status of 401")
+    _sign_in(page, "gs_not-a-key-of-ours")
+    error = page.locator("#auth-error")
+    error.wait_for()
+    assert error.inner_text() == ("Sign-in refused: The access key is unknown or has been revoked")
+    assert page.locator("#auth-form").is_visible()  # to try again
+    assert page.locator("#auth-user").is_hidden()
+    assert _stored_key(page) == {"session": None, "local": None}
+    assert page.evaluate("app.auth.me.authenticated") is False
+    # What cannot be a key (it would not fit in a header) is refused before asking the server.
+    page.fill("#auth-key", "clé à moi")
+    page.click("#auth-submit")
+    page.wait_for_function(
+        "document.getElementById('auth-error').textContent.startsWith('This is not an access key')"
+    )
+
+
+def test_a_key_the_server_stops_accepting_signs_the_page_out(
+    open_map, live_server: str, keys, console
+) -> None:
+    admin = bearer(keys["admin"])
+    name = f"test-revoked-{uuid.uuid4().hex[:6]}"
+    made = httpx.post(f"{live_server}/keys", json={"name": name, "role": "editor"}, headers=admin)
+    assert made.status_code == 201
+    page = open_map()
+    _sign_in(page, made.json()["key"])
+    page.locator("#auth-user").wait_for()
+    assert page.locator(".leaflet-pm-icon-polygon").is_visible()
+
+    # Revoked while the page is open: the next request is refused and the page signs out.
+    assert httpx.delete(f"{live_server}/keys/{name}", headers=admin).status_code == 204
+    console.expect("status of 401")
+    page.click('[data-tab="zones"]')
+    page.click("#zone-refresh")
+    page.locator(".message-error", has_text="no longer accepts your key").wait_for()
+    page.locator("#auth-toggle").wait_for()
+    assert _stored_key(page)["session"] is None
+    assert page.locator(".leaflet-pm-icon-polygon").count() == 0
+    page.locator("#zone-list button.zone-link").first.wait_for()  # read again, without it
+
+    # A key kept from earlier that the server refuses is dropped at start-up.
+    again = open_map(key=made.json()["key"])
+    message = again.locator(".message-error").first
+    message.wait_for()
+    assert message.inner_text().startswith("Sign-in refused: The access key is unknown")
+    assert again.evaluate("app.auth.me.authenticated") is False
+    assert _stored_key(again)["session"] is None
+    assert again.locator("#layer-concessions").count() == 1
+
+
+def test_the_editor_sees_the_editing_tools(page) -> None:
+    assert page.locator("#auth-name").inner_text() == "test-editor"
+    assert page.locator("#auth-role").inner_text() == "Editor"
+    assert _editing_shown(page) == {k: not v for k, v in NO_EDITING.items()}
 
 
 def test_map_opens_with_layers_grouped_by_kind_and_a_legend(page) -> None:
@@ -155,7 +320,7 @@ def test_popup_on_click_fetches_the_full_feature(page) -> None:
 
 
 def test_draw_across_a_concession_save_reload_and_move_through_the_lifecycle(
-    page, live_server: str, console
+    page, live_server: str, keys, console
 ) -> None:
     concession = _demo_feature("concessions", code="PE-2015-103")
     minx, miny, maxx, maxy = shape(concession["geometry"]).bounds
@@ -163,8 +328,6 @@ def test_draw_across_a_concession_save_reload_and_move_through_the_lifecycle(
         "b => app.map.fitBounds([[b[1], b[0] - 0.1], [b[3], b[2] + 0.15]])",
         [minx, miny, maxx, maxy],
     )
-    page.fill("#user-name", "Awa Traoré")
-    page.locator("#user-name").dispatch_event("change")
     # A rectangle half inside the concession, half outside its eastern edge.
     lat0, lat1 = miny + 0.3 * (maxy - miny), miny + 0.6 * (maxy - miny)
     lng0, lng1 = maxx - 0.04, maxx + 0.06
@@ -199,12 +362,22 @@ def test_draw_across_a_concession_save_reload_and_move_through_the_lifecycle(
     assert page.input_value("#zone-name") == name
     page.locator('section[data-group="concessions"] li.conflict').first.wait_for()
 
+    # A move asks why before it is sent; an empty reason is not sent at all.
+    moves: list[str] = []
+    page.on("request", lambda r: r.method == "PATCH" and moves.append(r.url))
+    page.click('button.move[data-status="proposed"]')
+    page.click("#move-confirm")
+    assert page.evaluate("document.getElementById('move-comment').validity.valid") is False
+    assert moves == []
+    page.click("#move-cancel")
+    assert page.locator("#move-form").count() == 0
+
     for status, shown_as in [
         ("proposed", "proposed"),
         ("in_consultation", "in consultation"),
         ("gazetted", "gazetted"),
     ]:
-        page.click(f'button.move[data-status="{status}"]')
+        _move(page, status, f"Comité du {shown_as}: avis favorable")
         page.wait_for_function(
             "s => document.getElementById('zone-current-status')?.textContent === s", arg=shown_as
         )
@@ -218,19 +391,87 @@ def test_draw_across_a_concession_save_reload_and_move_through_the_lifecycle(
     history = page.locator("#zone-history tbody tr")
     page.wait_for_function("document.querySelectorAll('#zone-history tbody tr').length >= 4")
     assert "gazetted" in history.first.inner_text()
-    assert "Awa Traoré" in history.first.inner_text()
+    # Who made a change is the key's name; how and why are in their own columns.
+    assert history.first.locator(".by").inner_text() == "test-editor"
+    assert history.first.locator("td.change").inner_text() == "status changed"
+    assert history.first.locator("td.comment").inner_text() == "Comité du gazetted: avis favorable"
+    assert history.last.locator("td.change").inner_text() == "created"
 
-    # Someone else retires the zone meanwhile: the next move is refused and the reason shown.
+    # Someone else retires the zone meanwhile: the next move is refused, the reason shown, and
+    # the zone shown as it now is (retired, with no move left).
     changed = httpx.patch(
         f"{live_server}/collections/asm-zones/items/{zone_id}",
-        json={"type": "Feature", "properties": {"status": "retired"}},
+        json={"type": "Feature", "properties": {"status": "retired"}, "comment": "Annulée"},
+        headers=bearer(keys["admin"]),
     )
     assert changed.status_code == 200
-    console.expect("status of 409")
-    page.click('button.move[data-status="suspended"]')
+    console.expect("status of 412")
+    _move(page, "suspended", "Orpaillage hors saison")
     message = page.locator(".message-error").last
     message.wait_for()
-    assert "cannot move from 'retired' to 'suspended'" in message.inner_text()
+    assert "someone else changed it since you read it" in message.inner_text()
+    page.wait_for_function(
+        "document.getElementById('zone-current-status')?.textContent === 'retired'"
+    )
+    assert page.locator("button.move").count() == 0
+
+
+def test_a_stale_save_shows_the_conflict_and_reloads_the_zone(
+    page, live_server: str, keys, console
+) -> None:
+    admin = bearer(keys["admin"])
+    name = f"Zone stale {uuid.uuid4().hex[:6]}"
+    ring = [[-8.30, 12.60], [-8.28, 12.60], [-8.28, 12.62], [-8.30, 12.62], [-8.30, 12.60]]
+    created = httpx.post(
+        f"{live_server}/collections/asm-zones/items",
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"name": name, "status": "draft"},
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201
+    zone_id = created.json()["id"]
+
+    page.click('[data-tab="zones"]')
+    page.click("#zone-refresh")
+    page.locator("#zone-list button.zone-link", has_text=name).click()
+    page.wait_for_function("id => app.zones.zone.id === id", arg=zone_id)
+    read = page.evaluate("app.zones.zone.etag")
+    assert read == created.headers["etag"]
+
+    # Between the page's read and its save, someone else renames the zone.
+    changed = httpx.patch(
+        f"{live_server}/collections/asm-zones/items/{zone_id}",
+        json={"type": "Feature", "properties": {"name": f"{name} (renamed elsewhere)"}},
+        headers=admin,
+    )
+    assert changed.status_code == 200
+    saves: list[str | None] = []
+    page.on("request", lambda r: r.method == "PATCH" and saves.append(r.headers.get("if-match")))
+    console.expect("status of 412")
+    page.fill("#zone-name", f"{name} (mine)")
+    page.click("#zone-save")
+    message = page.locator(".message-error").last
+    message.wait_for()
+    text = message.inner_text()
+    assert text.startswith("Someone else changed this zone since you opened it")
+    assert f"Feature {zone_id} is at version" in text  # the server's detail
+    assert saves == [read]
+    # Reloaded: their name, their version; nothing of the refused save was written.
+    page.wait_for_function(
+        "n => document.getElementById('zone-name').value === n", arg=f"{name} (renamed elsewhere)"
+    )
+    assert page.evaluate("app.zones.zone.etag") == changed.headers["etag"]
+
+    # Saved again on the version now shown, the change goes through.
+    page.fill("#zone-name", f"{name} (mine)")
+    page.click("#zone-save")
+    page.locator(".message-notice", has_text="Zone saved.").wait_for()
+    assert saves[-1] == changed.headers["etag"]
+    stored = httpx.get(f"{live_server}/collections/asm-zones/items/{zone_id}").json()
+    assert stored["properties"]["name"] == f"{name} (mine)"
 
 
 def test_switch_to_french_translates_the_interface(page, live_server: str) -> None:
@@ -250,6 +491,36 @@ def test_switch_to_french_translates_the_interface(page, live_server: str) -> No
     page.wait_for_selector("body.ready")
     assert page.locator("#zone-save").inner_text() == "Enregistrer comme brouillon"
     assert page.input_value("#lang-select") == "fr"
+
+
+def test_sign_in_in_french(open_map, keys) -> None:
+    page = open_map(lang="fr")
+    assert page.locator("#auth-toggle").inner_text() == "Se connecter"
+    page.click("#auth-toggle")
+    assert page.locator("label[for='auth-key']").inner_text() == "Clé d'accès"
+    assert page.locator("#auth-submit").inner_text() == "Se connecter"
+    assert page.locator("#auth-cancel").inner_text() == "Annuler"
+    page.fill("#auth-key", keys["editor"])
+    page.click("#auth-submit")
+    page.locator("#auth-user").wait_for()
+    assert page.locator("#auth-role").inner_text() == "Éditeur"
+    assert page.locator("#auth-sign-out").inner_text() == "Se déconnecter"
+    page.click("#auth-sign-out")
+    _sign_in(page, keys["viewer"])
+    page.locator("#auth-user").wait_for()
+    assert page.locator("#auth-role").inner_text() == "Lecteur"
+    page.click('[data-tab="research"]')
+    assert (
+        page.locator('[data-i18n="upload.needs_editor"]').inner_text()
+        == "Connectez-vous avec une clé d'éditeur pour importer des couches."
+    )
+    # The role follows a switch of language like every other word.
+    page.select_option("#lang-select", "en")
+    page.wait_for_function("document.getElementById('auth-role').textContent === 'Viewer'")
+    page.click("#auth-sign-out")
+    _sign_in(page, keys["admin"])
+    page.wait_for_function("document.getElementById('auth-role').textContent === 'Administrator'")
+    assert page.locator(".leaflet-pm-icon-polygon").is_visible()  # the tools come back
 
 
 def _french_number(text: str) -> float:
@@ -382,6 +653,61 @@ def test_upload_by_drag_and_drop(page, tmp_path) -> None:
     page.click("#upload-go")
     page.locator(".import-summary").wait_for()
     assert page.locator(".import-summary").inner_text().startswith("2 features imported")
+
+
+def _upload(page, path: Path, slug: str) -> None:
+    page.set_input_files("#upload-file", path)
+    page.fill("#upload-slug", slug)
+    page.click("#upload-go")
+    page.locator(".import-summary", has_text=slug).wait_for()
+
+
+def test_an_upload_is_private_by_default_and_follows_sign_in_and_out(
+    page, open_map, tmp_path, live_server: str, keys
+) -> None:
+    admin = bearer(keys["admin"])
+    page.click('[data-tab="research"]')
+    assert page.input_value("#upload-visibility") == "private"
+    options = page.locator("#upload-visibility option").all_inner_texts()
+    assert options == ["private", "internal", "public"]
+    assert page.locator("#upload-visibility-hint").inner_text().startswith("Seen by its owner")
+    private = f"prive-{uuid.uuid4().hex[:6]}"
+    _upload(page, _small_geojson(tmp_path), private)
+    stored = httpx.get(f"{live_server}/layers/{private}", headers=admin).json()
+    assert stored["visibility"] == "private"
+    row = page.locator(f'.layer-row[data-slug="{private}"]')
+    row.wait_for(state="attached")
+    assert row.locator(".visibility").text_content() == "private"
+    _wait_for_features(page, private)  # its tiles came with the key (a 401 would fail the test)
+
+    page.select_option("#upload-visibility", "internal")
+    assert page.locator("#upload-visibility-hint").inner_text() == (
+        "Seen by anyone signed in with a key"
+    )
+    internal = f"interne-{uuid.uuid4().hex[:6]}"
+    (tmp_path / "internal").mkdir()  # a new file: the chosen one must not change under the page
+    _upload(page, _small_geojson(tmp_path / "internal"), internal)
+    assert httpx.get(f"{live_server}/layers/{internal}", headers=admin).json()["visibility"] == (
+        "internal"
+    )
+
+    # Nobody sees the private layer but its owner; the internal one needs a key, any key.
+    anonymous = open_map()
+    assert anonymous.locator("#layer-concessions").count() == 1
+    assert anonymous.locator(f"#layer-{private}").count() == 0
+    assert anonymous.locator(f"#layer-{internal}").count() == 0
+    viewer = open_map("viewer")
+    assert viewer.locator(f"#layer-{private}").count() == 0
+    assert viewer.locator(f"#layer-{internal}").count() == 1
+
+    # Signed out, the owner's page loses both; signed in again, they are back and drawn.
+    page.click("#auth-sign-out")
+    page.locator(f"#layer-{private}").wait_for(state="detached")
+    assert page.locator(f"#layer-{internal}").count() == 0
+    assert page.evaluate("slug => slug in app.layers.overlays", private) is False
+    _sign_in(page, keys["editor"])
+    page.locator(f"#layer-{private}").wait_for(state="attached")
+    _wait_for_features(page, private)
 
 
 def test_a_broken_upload_shows_the_problem_detail(page, tmp_path, console) -> None:

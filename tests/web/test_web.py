@@ -89,3 +89,11 @@ def test_static_files_compressed_and_confined(client) -> None:
     outside = client.get("/static/..%2F..%2Fpyproject.toml")
     assert outside.status_code == 404
     assert "problem+json" in outside.headers["content-type"]
+
+
+def test_map_page_signs_in_with_a_key_not_a_user_name(client) -> None:
+    html = client.get("/map").text
+    assert 'id="user-name"' not in html
+    assert re.search(r'<input id="auth-key" type="password" autocomplete="off"', html)
+    scripts = " ".join(p.read_text(encoding="utf-8") for p in (WEB / "static/app").glob("*.js"))
+    assert "X-User" not in scripts and "localStorage" not in scripts

@@ -1,6 +1,6 @@
 // The layer panel: layers grouped by kind, drawn from vector tiles, styled by attribute,
 // with a legend, filters and popups that fetch a feature's full attributes.
-import { getJSON } from "./api.js";
+import { authHeaders, getJSON, withKey } from "./api.js";
 import { t, label, fieldLabel, onLanguageChange, formatNumber } from "./i18n.js";
 import { STYLE_BY_KIND, CONCESSION_STATUS, featureStyle, colourOf, THEME_COLOURS } from "./styles.js";
 import { el, showError } from "./ui.js";
@@ -16,6 +16,7 @@ export class Layers extends EventTarget {
     this.layers = [];
     this.overlays = {};
     this.visible = new Set();
+    this.known = new Set(); // layers ever listed: a new one (an import, a sign-in) is shown
     this.filters = {};
     this.legendFolded = window.innerHeight < 700;
     this.legend = L.control({ position: "bottomright" });
@@ -36,10 +37,12 @@ export class Layers extends EventTarget {
   // (Re)read GET /layers. A layer whose version changed (an edit, an import) is rebuilt on tile
   // URLs that carry the new version, so the edit shows at once and no cached tile is stale.
   async load() {
-    const first = this.layers.length === 0;
     this.layers = await getJSON("/layers");
     for (const layer of this.layers) {
-      if (first) this.visible.add(layer.slug);
+      if (!this.known.has(layer.slug)) {
+        this.known.add(layer.slug);
+        this.visible.add(layer.slug);
+      }
       const overlay = this.overlays[layer.slug];
       if (overlay && overlay.version !== layer.version) {
         const shown = this.map.hasLayer(overlay);
@@ -59,6 +62,13 @@ export class Layers extends EventTarget {
     return this.layers;
   }
 
+  // After a sign-in or sign-out: every overlay is rebuilt, its tiles fetched with the new key.
+  async reload() {
+    for (const overlay of Object.values(this.overlays)) this.map.removeLayer(overlay);
+    this.overlays = {};
+    return this.load();
+  }
+
   overlayFor(layer) {
     if (this.overlays[layer.slug]) return this.overlays[layer.slug];
     const z = 100 + (Z_INDEX[layer.kind] ?? 10);
@@ -67,7 +77,10 @@ export class Layers extends EventTarget {
     const v = `v=${layer.version}`;
     let overlay;
     if (layer.storage === "raster") {
-      overlay = L.tileLayer(`/tiles/${layer.slug}/{z}/{x}/{y}.png?colormap=viridis&${v}`, {
+      // An image sends no header: the key goes in the URL, only where it is needed (a URL
+      // ends up in logs, and a public tile is the same for everyone).
+      const url = `/tiles/${layer.slug}/{z}/{x}/{y}.png?colormap=viridis&${v}`;
+      overlay = L.tileLayer(layer.visibility === "public" ? url : withKey(url), {
         opacity: 0.7,
         zIndex: z,
         attribution: layer.attribution || "",
@@ -82,6 +95,7 @@ export class Layers extends EventTarget {
         zIndex: z,
         attribution: layer.attribution || "",
         getFeatureId: (feature) => feature.properties.id,
+        fetchOptions: { headers: authHeaders() },
       });
       overlay.on("click", (e) => this.openPopup(layer, e.layer.properties, e.latlng));
     }
@@ -162,7 +176,8 @@ export class Layers extends EventTarget {
       onclick: () => this.zoomTo(layer),
     }, el("span", { class: "zoom-icon" }));
     const row = el("div", { class: "layer-row", dataset: { slug: layer.slug } },
-      el("label", { for: id }, checkbox, el("span", { class: "swatch", style: `background:${this.swatchColour(layer)}` }), el("span", { class: "title" }, layer.title)),
+      el("label", { for: id }, checkbox, el("span", { class: "swatch", style: `background:${this.swatchColour(layer)}` }), el("span", { class: "title" }, layer.title),
+        layer.visibility && layer.visibility !== "public" ? el("span", { class: `visibility visibility-${layer.visibility}`, title: t(`layers.seen_by.${layer.visibility}`) }, label("visibility", layer.visibility)) : null),
       count, zoom);
     const rule = STYLE_BY_KIND[layer.kind];
     if (!rule) return row;

@@ -1,5 +1,6 @@
-// Start-up: language, map, layers, search, planner and researcher panels.
+// Start-up: language, sign-in, map, layers, search, planner and researcher panels.
 import { initLanguage, setLanguage, currentLang } from "./i18n.js";
+import { Auth } from "./auth.js";
 import { createMap } from "./map.js";
 import { Layers } from "./layers.js";
 import { initSearch } from "./search.js";
@@ -23,12 +24,6 @@ function initTabs() {
   }
 }
 
-function initUser() {
-  const input = document.getElementById("user-name");
-  input.value = localStorage.getItem("geo-service.user") || "";
-  input.addEventListener("change", () => localStorage.setItem("geo-service.user", input.value.trim()));
-}
-
 function initLanguageSwitch() {
   const select = document.getElementById("lang-select");
   select.value = currentLang();
@@ -36,14 +31,25 @@ function initLanguageSwitch() {
 }
 
 initTabs();
-initUser();
 initLanguageSwitch();
+const auth = new Auth();
 const { map } = createMap(config);
 const layers = new Layers(map);
 const zones = new Zones(map, layers, config);
 const research = new Research(map, layers, config);
 initSearch(map, layers);
-window.app = { map, layers, zones, research, config };
-Promise.all([layers.load(), zones.loadList()])
+window.app = { auth, map, layers, zones, research, config };
+// Signing in or out changes which layers may be read (private ones appear or go) and whether
+// their tiles need the key: the list and every overlay are read again.
+auth.addEventListener("change", () => {
+  zones.applyRole(auth.can("edit"));
+  Promise.all([layers.reload(), zones.loadList()]).catch(showError);
+});
+// Who is signed in decides what the lists hold: ask first (only when a key is kept).
+auth.restore()
+  .then(() => {
+    zones.applyRole(auth.can("edit"));
+    return Promise.all([layers.load(), zones.loadList()]);
+  })
   .then(() => document.body.classList.add("ready"))
   .catch(showError);

@@ -1,7 +1,7 @@
 // Researcher tools: import a file as a layer (drag and drop or file picker) with its report,
 // and overlap or proximity between two layers as a table, on the map and as downloads.
 import { request } from "./api.js";
-import { t, formatNumber, onLanguageChange } from "./i18n.js";
+import { t, label, formatNumber, onLanguageChange } from "./i18n.js";
 import { el, showError, showMessage, saveBlob, openBlob } from "./ui.js";
 
 const KINDS = ["reference", "mine_site", "concession", "tailings_facility", "abandoned_mine", "asm_zone"];
@@ -18,6 +18,7 @@ export class Research {
     this.map = map;
     this.layers = layers;
     this.maxBytes = config.max_upload_mb * 1024 * 1024;
+    this.visibilities = config.visibilities;
     this.file = null;
     this.lastImport = null;
     this.lastAnalysis = null;
@@ -27,17 +28,28 @@ export class Research {
     layers.addEventListener("change", () => this.fillLayerSelects());
     onLanguageChange(() => {
       this.fillKinds();
+      this.fillVisibilities();
       this.fillLayerSelects();
       this.renderImport();
       this.renderAnalysis();
     });
     this.fillKinds();
+    this.fillVisibilities();
   }
 
   fillKinds() {
     const select = document.getElementById("upload-kind");
     const current = select.value || "reference";
     select.replaceChildren(...KINDS.map((kind) => el("option", { value: kind, selected: kind === current }, t(`kind.${kind}`))));
+  }
+
+  // A new layer is private unless its importer says otherwise: a draft of a researcher's data
+  // is not published by accident.
+  fillVisibilities() {
+    const select = document.getElementById("upload-visibility");
+    const current = select.value || "private";
+    select.replaceChildren(...this.visibilities.map((value) => el("option", { value, selected: value === current }, label("visibility", value))));
+    document.getElementById("upload-visibility-hint").textContent = t(`layers.seen_by.${select.value}`);
   }
 
   fillLayerSelects() {
@@ -66,6 +78,7 @@ export class Research {
     });
     input.addEventListener("change", () => input.files.length && this.choose(input.files[0]));
     document.getElementById("upload-go").addEventListener("click", () => this.upload());
+    document.getElementById("upload-visibility").addEventListener("change", () => this.fillVisibilities());
   }
 
   choose(file) {
@@ -89,6 +102,7 @@ export class Research {
     const form = new FormData();
     form.append("file", this.file, this.file.name);
     form.append("kind", document.getElementById("upload-kind").value);
+    form.append("visibility", document.getElementById("upload-visibility").value);
     const button = document.getElementById("upload-go");
     button.disabled = true;
     button.classList.add("busy");

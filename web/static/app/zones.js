@@ -1,12 +1,30 @@
 // Planner tools: draw, edit and delete ASM zones (Leaflet-Geoman) with a screening report that
 // follows the drawing, conflicts on the map, save as draft, lifecycle moves and history.
-import { getJSON, postJSON, patchJSON, request } from "./api.js";
+// Every change names the version it was made on (If-Match): a zone someone else changed
+// meanwhile is reloaded rather than overwritten.
+import { getJSON, postJSON, request } from "./api.js";
 import { t, has, label, fieldLabel, formatNumber, onLanguageChange, currentLang } from "./i18n.js";
 import { el, debounce, showError, showMessage, openBlob } from "./ui.js";
 
 const ZONES = "asm-zones";
 const CONFLICT_STYLE = { color: "#d7191c", weight: 3, fillColor: "#d7191c", fillOpacity: 0.45, dashArray: "4 3", pmIgnore: true, interactive: false };
 const ZONE_STYLE = { color: "#0868ac", weight: 3, fillColor: "#43a2ca", fillOpacity: 0.2 };
+const GEOMAN_CONTROLS = {
+  position: "topleft",
+  drawMarker: false,
+  drawCircleMarker: false,
+  drawPolyline: false,
+  drawCircle: false,
+  drawText: false,
+  cutPolygon: false,
+  rotateMode: false,
+  drawRectangle: true,
+  drawPolygon: true,
+  editMode: true,
+  dragMode: true,
+  removalMode: true,
+};
+const FORM_FIELDS = ["name", "code", "authority"];
 // Conflict groups in the order a planner reads them, with the columns each shows.
 const GROUPS = [
   ["concessions", ["code", "holder", "title_type", "status"], "overlap"],
@@ -38,7 +56,9 @@ export class Zones {
     this.map = map;
     this.layers = layers;
     this.transitions = config.zone_transitions;
-    this.zone = { id: null, status: null, layer: null };
+    this.zone = { id: null, status: null, layer: null, etag: null };
+    this.canEdit = false;
+    this.moving = null; // the lifecycle move whose comment is being written: { status, comment }
     this.report = null;
     this.saved = [];
     this.screenSeq = 0;
@@ -61,21 +81,6 @@ export class Zones {
     const { map } = this;
     map.pm.setLang(currentLang());
     map.pm.setGlobalOptions({ allowSelfIntersection: false, pathOptions: ZONE_STYLE, templineStyle: { color: "#0868ac" }, hintlineStyle: { color: "#0868ac", dashArray: "5 5" } });
-    map.pm.addControls({
-      position: "topleft",
-      drawMarker: false,
-      drawCircleMarker: false,
-      drawPolyline: false,
-      drawCircle: false,
-      drawText: false,
-      cutPolygon: false,
-      rotateMode: false,
-      drawRectangle: true,
-      drawPolygon: true,
-      editMode: true,
-      dragMode: true,
-      removalMode: true,
-    });
     // A new drawing is a new zone: the one on screen (saved or not) leaves the editor.
     map.on("pm:drawstart", ({ workingLayer }) => {
       this.clearZone();
@@ -87,7 +92,7 @@ export class Zones {
     });
     map.on("pm:create", ({ layer }) => {
       this.clearZone();
-      this.zone = { id: null, status: null, layer };
+      this.zone = { id: null, status: null, layer, etag: null };
       this.group.addLayer(layer);
       this.watch(layer);
       this.renderStatus();
@@ -98,6 +103,24 @@ export class Zones {
       if (this.zone.id) this.remove(layer);
       else this.clearZone();
     });
+  }
+
+  // Drawing, editing and saving for editors; the others may open a zone, its report and history.
+  applyRole(canEdit) {
+    this.canEdit = canEdit;
+    const { pm } = this.map;
+    if (canEdit && !pm.controlsVisible()) pm.addControls(GEOMAN_CONTROLS);
+    if (!canEdit) {
+      pm.disableDraw();
+      pm.disableGlobalEditMode();
+      pm.disableGlobalDragMode();
+      pm.disableGlobalRemovalMode();
+      this.zone.layer?.pm?.disable();
+      pm.removeControls();
+      this.moving = null;
+    }
+    for (const field of FORM_FIELDS) document.getElementById(`zone-${field}`).readOnly = !canEdit;
+    this.renderStatus();
   }
 
   watch(layer) {
@@ -199,22 +222,63 @@ export class Zones {
     const box = document.getElementById("zone-status");
     const { id, status } = this.zone;
     if (!this.zone.layer) {
-      box.replaceChildren(el("p", { class: "hint" }, t("zones.hint")));
+      box.replaceChildren(el("p", { class: "hint" }, t(this.canEdit ? "zones.hint" : "zones.hint_read")));
       return;
     }
     const head = el("div", { class: "status-line" },
       el("span", {}, id ? t("zones.saved", { id }) : t("zones.unsaved")),
       status ? el("span", { class: `status status-${status}`, id: "zone-current-status" }, label("status", status)) : null);
-    const moves = id && status ? this.transitions[status] || [] : [];
-    const buttons = moves.map((next) => el("button", { type: "button", class: "move", dataset: { status: next }, onclick: () => this.move(next) }, `→ ${label("status", next)}`));
+    const moves = id && status && this.canEdit ? this.transitions[status] || [] : [];
+    const buttons = moves.map((next) => el("button", {
+      type: "button",
+      class: "move",
+      dataset: { status: next },
+      "aria-pressed": String(this.moving?.status === next),
+      onclick: () => this.askComment(next),
+    }, `→ ${label("status", next)}`));
     box.replaceChildren(head);
     if (moves.length) box.append(el("div", { class: "moves" }, el("span", {}, t("zones.move")), buttons));
+    if (this.moving && moves.includes(this.moving.status)) box.append(this.moveForm());
     document.getElementById("zone-save").textContent = id ? t("zones.save") : t("zones.save_draft");
+  }
+
+  askComment(status) {
+    this.moving = { status, comment: this.moving?.comment || "" };
+    this.renderStatus();
+    document.getElementById("move-comment").focus();
+  }
+
+  // A move of a zone along its lifecycle says why: the reason is kept in its history.
+  moveForm() {
+    const { status, comment } = this.moving;
+    const text = el("textarea", { id: "move-comment", rows: 3, maxlength: 2000, required: true, oninput: () => {
+      this.moving.comment = text.value;
+      text.setCustomValidity("");
+    } });
+    text.value = comment;
+    const submit = (e) => {
+      e.preventDefault();
+      if (!text.value.trim()) {
+        text.setCustomValidity(t("zones.comment_needed"));
+        text.reportValidity();
+        return;
+      }
+      this.move(status, text.value.trim());
+    };
+    return el("form", { class: "move-form", id: "move-form", onsubmit: submit },
+      el("label", { for: "move-comment" }, t("zones.move_why", { status: label("status", status) })),
+      text,
+      el("div", { class: "buttons" },
+        el("button", { type: "submit", class: "primary", id: "move-confirm" }, t("zones.move_confirm", { status: label("status", status) })),
+        el("button", { type: "button", id: "move-cancel", onclick: () => {
+          this.moving = null;
+          this.renderStatus();
+        } }, t("action.cancel"))));
   }
 
   formProperties() {
     const props = {};
-    for (const field of ["name", "code", "authority"]) {
+    for (const field of FORM_FIELDS) {
       const value = document.getElementById(`zone-${field}`).value.trim();
       if (value) props[field] = value;
     }
@@ -227,34 +291,26 @@ export class Zones {
       return;
     }
     const geometry = this.geometry();
-    try {
+    const properties = this.formProperties();
+    await this.change(async () => {
       if (this.zone.id) {
-        await patchJSON(`/collections/${ZONES}/items/${this.zone.id}`, { type: "Feature", geometry, properties: this.formProperties() });
+        this.took(await this.write("PATCH", { type: "Feature", geometry, properties }));
       } else {
-        const response = await request("POST", `/collections/${ZONES}/items`, {
-          json: { type: "Feature", geometry, properties: { ...this.formProperties(), status: "draft" } },
-          as: "response",
-        });
-        const body = await response.json().catch(() => ({}));
-        this.zone.id = body.id ?? Number((response.headers.get("Location") || "").split("/").pop());
-        this.zone.status = body.properties?.status || "draft";
+        this.took(await request("POST", `/collections/${ZONES}/items`, {
+          json: { type: "Feature", geometry, properties: { ...properties, status: "draft" } },
+          as: "tagged",
+        }));
       }
       showMessage(t("zones.saved_ok"), "notice");
-      await this.afterChange();
-    } catch (error) {
-      showError(error);
-    }
+    });
   }
 
-  async move(status) {
-    try {
-      const feature = await patchJSON(`/collections/${ZONES}/items/${this.zone.id}`, { type: "Feature", properties: { status } });
-      this.zone.status = feature?.properties?.status || status;
+  async move(status, comment) {
+    await this.change(async () => {
+      this.took(await this.write("PATCH", { type: "Feature", properties: { status }, comment }));
+      this.moving = null;
       showMessage(t("zones.moved", { status: label("status", this.zone.status) }), "notice");
-      await this.afterChange();
-    } catch (error) {
-      showError(error);
-    }
+    });
   }
 
   async remove(layer) {
@@ -262,13 +318,40 @@ export class Zones {
       if (!this.group.hasLayer(layer)) this.group.addLayer(layer);
       return;
     }
-    try {
-      await request("DELETE", `/collections/${ZONES}/items/${this.zone.id}`, { as: "response" });
+    await this.change(async () => {
+      await this.write("DELETE");
       this.clearZone();
       showMessage(t("zones.deleted"), "notice");
+    });
+  }
+
+  // A change of the zone on screen, made on the version it was read at.
+  write(method, json) {
+    return request(method, `/collections/${ZONES}/items/${this.zone.id}`, {
+      json,
+      as: "tagged",
+      headers: this.zone.etag ? { "If-Match": this.zone.etag } : {},
+    });
+  }
+
+  took({ data, etag }) {
+    this.zone.id = data.id;
+    this.zone.status = data.properties.status;
+    this.zone.etag = etag;
+  }
+
+  // Someone else changed the zone since it was read (412): their version is shown, with why.
+  async change(action) {
+    try {
+      await action();
       await this.afterChange();
     } catch (error) {
-      showError(error);
+      if (error.status !== 412 || !this.zone.id) {
+        showError(error);
+        return;
+      }
+      showMessage(t("zones.stale", { detail: error.problem?.detail || error.message }), "error");
+      await Promise.all([this.open(this.zone.id), this.layers.load(), this.loadList()]);
     }
   }
 
@@ -280,7 +363,8 @@ export class Zones {
   clearZone() {
     this.group.clearLayers();
     this.conflicts.clearLayers();
-    this.zone = { id: null, status: null, layer: null };
+    this.zone = { id: null, status: null, layer: null, etag: null };
+    this.moving = null;
     this.report = null;
     this.renderReport();
     this.renderStatus();
@@ -289,14 +373,14 @@ export class Zones {
 
   async open(id) {
     try {
-      const feature = await getJSON(`/collections/${ZONES}/items/${id}`);
+      const { data: feature, etag } = await request("GET", `/collections/${ZONES}/items/${id}`, { as: "tagged" });
       this.map.closePopup();
       this.clearZone();
       const layer = L.geoJSON(feature, { style: ZONE_STYLE }).getLayers()[0];
-      this.zone = { id: feature.id, status: feature.properties.status, layer };
+      this.zone = { id: feature.id, status: feature.properties.status, layer, etag };
       this.group.addLayer(layer);
       this.watch(layer);
-      for (const field of ["name", "code", "authority"]) {
+      for (const field of FORM_FIELDS) {
         document.getElementById(`zone-${field}`).value = feature.properties[field] || "";
       }
       document.querySelector('[data-tab="zones"]').click();
@@ -328,15 +412,23 @@ export class Zones {
     const box = document.getElementById("zone-history");
     try {
       const { versions } = await getJSON(`/collections/${ZONES}/items/${this.zone.id}/history`);
-      const rows = versions.slice().reverse().map((v) => el("tr", {},
+      // The panel is narrow: who and when share a cell, and each version's name is its tooltip.
+      const when = { dateStyle: "short", timeStyle: "short" };
+      const locale = currentLang() === "fr" ? "fr-FR" : "en-GB";
+      const rows = versions.slice().reverse().map((v) => el("tr", { dataset: { version: v.version }, title: v.name || "" },
         el("td", {}, v.version),
+        el("td", { class: "change" }, label("change", v.change)),
         el("td", {}, label("status", v.properties?.status)),
-        el("td", {}, v.name || ""),
-        el("td", {}, v.changed_by || "—"),
-        el("td", {}, new Date(v.valid_from).toLocaleString(currentLang() === "fr" ? "fr-FR" : "en-GB"))));
-      box.replaceChildren(el("table", { class: "history" },
-        el("thead", {}, el("tr", {}, ["history.version", "field.status", "field.name", "history.by", "history.when"].map((k) => el("th", {}, t(k))))),
-        el("tbody", {}, rows)));
+        el("td", {}, el("span", { class: "by" }, v.changed_by || "—"), el("span", { class: "when" }, new Date(v.valid_from).toLocaleString(locale, when))),
+        el("td", { class: "comment" }, v.comment || "")));
+      box.replaceChildren(el("div", { class: "table-wrap" }, el("table", { class: "history" },
+        el("thead", {}, el("tr", {},
+          el("th", {}, t("history.version")),
+          el("th", {}, t("history.change")),
+          el("th", {}, t("field.status")),
+          el("th", {}, el("span", { class: "by" }, t("history.by")), el("span", { class: "when" }, t("history.when"))),
+          el("th", {}, t("history.comment")))),
+        el("tbody", {}, rows))));
     } catch (error) {
       showError(error);
     }
