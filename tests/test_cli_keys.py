@@ -61,6 +61,15 @@ def test_a_key_is_created_listed_used_and_revoked(cli, anon: TestClient, engine,
     assert isinstance(wrong.exception, InvalidInput) and "Unknown role" in str(wrong.exception)
 
 
+def test_names_are_written_as_people_write_them(cli) -> None:
+    for name in ("Awa Traoré", "N'Diaye & fils", "Ministère des Mines (DNGM)"):
+        made = cli("keys", "create", "--name", name, "--role", "viewer")
+        assert made.exit_code == 0, made.output
+        assert cli("keys", "revoke", name).exit_code == 0
+    for bad in (" leading space", "a/b", "trailing\n"):
+        assert isinstance(cli("keys", "create", "--name", bad).exception, InvalidInput), bad
+
+
 def test_the_demo_admin_key_is_printed_once(database_url, anon: TestClient, capsys) -> None:
     _demo_admin_key(database_url)
     first = capsys.readouterr().out

@@ -124,7 +124,8 @@ class BodyGuard:
 
     @staticmethod
     async def _refuse(send: Send, status: int, title: str, detail: str, path: str) -> None:
-        response = problem(status, title, detail, instance=path[:500])
+        kind = "/problems/" + title.lower().replace(" ", "-")
+        response = problem(status, title, detail, instance=path[:500], type_=kind)
         await send(
             {
                 "type": "http.response.start",

@@ -27,7 +27,8 @@ from geo_service.domain.access import Principal, Role
 from geo_service.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 KEY_PREFIX = "gs_"
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,62}$")
+# People's and organisations' names as they are written: "Awa Traoré", "N'Diaye & fils".
+NAME = re.compile(r"\w[\w .,'&@()-]{0,62}")
 _USED_EVERY = 60.0  # seconds between two writes of a key's last_used_at
 _last_used: dict[int, float] = {}
 _last_used_lock = threading.Lock()
@@ -76,9 +77,10 @@ def visible(
 
 
 def _check_name(name: str) -> str:
-    if not NAME.match(name or ""):
+    if not NAME.fullmatch(name or ""):
         raise InvalidInput(
-            "A key's name is 1-63 letters, digits, spaces, '.', '_', '@' or '-'",
+            "A key's name is 1-63 letters (accents too), digits, spaces and . , ' & @ ( ) - _, "
+            "starting with a letter or digit",
             where={"name": name},
         )
     return name
@@ -126,7 +128,7 @@ def create_key(
 
 def _origin(value: str) -> str:
     value = value.strip().rstrip("/")
-    if not re.match(r"^https?://[^/\s]+$", value):
+    if not re.fullmatch(r"https?://[^/\s]+", value):
         raise InvalidInput(
             f"An origin is a scheme and a host, such as https://partner.org: not '{value}'",
             where={"origin": value},

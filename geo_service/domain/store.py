@@ -38,7 +38,7 @@ from geo_service.errors import (
     UnknownLayer,
 )
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
 # -- layers -------------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ def get_layer(session: Session, slug: str, who: Principal) -> Layer:
     """The layer `slug` if `who` may read it; UnknownLayer otherwise (whether or not it exists,
     so that a private layer's name is not given away)."""
     layer = None
-    if SLUG.match(slug or ""):
+    if SLUG.fullmatch(slug or ""):
         layer = session.scalar(select(Layer).where(Layer.slug == slug, _visible_to(who)))
     if layer is None:
         raise UnknownLayer(f"No layer named '{slug}'", where={"layer": slug[:63]})
@@ -88,7 +88,7 @@ def create_layer(
     shared_groups: list[str] | None = None,
 ) -> Layer:
     """A new layer owned by `who`."""
-    if not SLUG.match(slug or ""):
+    if not SLUG.fullmatch(slug or ""):
         raise InvalidInput(
             f"Layer slug '{slug[:80]}' must be 1-63 lower-case letters, digits, '-' or '_', "
             "starting with a letter or digit",
@@ -128,7 +128,7 @@ def update_layer(session: Session, slug: str, who: Principal, /, **changes: Any)
     before = _metadata(layer)
     new_slug = changes.pop("slug", None)
     if new_slug and new_slug != slug:
-        if not SLUG.match(new_slug):
+        if not SLUG.fullmatch(new_slug):
             raise InvalidInput(f"Layer slug '{new_slug}' is not valid", where={"slug": new_slug})
         if session.scalar(select(Layer.id).where(Layer.slug == new_slug)):
             raise Conflict(f"A layer named '{new_slug}' exists already", where={"slug": new_slug})
