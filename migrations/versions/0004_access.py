@@ -52,12 +52,8 @@ def upgrade() -> None:
         "layers_visibility", "layers", "visibility IN ('public', 'internal', 'private')"
     )
     op.add_column("layers", sa.Column("owner", sa.Text))
-    op.add_column(
-        "layers", sa.Column("shared_with", _TEXTS, nullable=False, server_default="{}")
-    )
-    op.add_column(
-        "layers", sa.Column("shared_groups", _TEXTS, nullable=False, server_default="{}")
-    )
+    op.add_column("layers", sa.Column("shared_with", _TEXTS, nullable=False, server_default="{}"))
+    op.add_column("layers", sa.Column("shared_groups", _TEXTS, nullable=False, server_default="{}"))
     op.add_column("jobs", sa.Column("owner", sa.Text))
     op.create_table(
         "audit_log",
@@ -160,7 +156,5 @@ def downgrade() -> None:
     op.drop_column("layers", "owner")
     op.execute("UPDATE layers SET visibility = 'private' WHERE visibility = 'internal'")
     op.drop_constraint("layers_visibility", "layers")
-    op.create_check_constraint(
-        "layers_visibility", "layers", "visibility IN ('public', 'private')"
-    )
+    op.create_check_constraint("layers_visibility", "layers", "visibility IN ('public', 'private')")
     op.drop_table("api_keys")

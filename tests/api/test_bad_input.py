@@ -167,9 +167,9 @@ def test_bad_uploads_are_refused_and_write_nothing(client, engine, tmp_path: Pat
         archive.writestr("../../etc/sites.shp", b"x")
     latin1 = tmp_path / "latin1.geojson"
     latin1.write_bytes(
-        json.dumps(
-            {"type": "FeatureCollection", "features": [json.loads(_feature(POINT))]}
-        ).replace("{}", '{"name": "Société Minière"}').encode("latin-1")
+        json.dumps({"type": "FeatureCollection", "features": [json.loads(_feature(POINT))]})
+        .replace("{}", '{"name": "Société Minière"}')
+        .encode("latin-1")
     )  # é as one latin-1 byte: not UTF-8, as RFC 7946 wants
     empty = tmp_path / "empty.geojson"
     empty.write_text('{"type": "FeatureCollection", "features": []}')
