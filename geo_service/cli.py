@@ -71,8 +71,10 @@ class _StopSignals:
         try:
             yield
         finally:
+            # Once stopping, what is left is the interpreter's own exit: a late signal must
+            # not turn a clean stop into a kill or a traceback.
             for s, handler in previous.items():
-                signal.signal(s, handler)
+                signal.signal(s, signal.SIG_IGN if self.stopping else handler)
 
     @contextmanager
     def deferred(self) -> Iterator[None]:

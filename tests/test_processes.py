@@ -82,30 +82,64 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize(
-    "signals",
-    [
-        [signal.SIGTERM],
-        [signal.SIGINT],
-        [signal.SIGTERM, signal.SIGTERM, signal.SIGINT, signal.SIGTERM, signal.SIGINT],
-    ],
-    ids=["sigterm", "sigint", "a-burst-of-signals"],
-)
-def test_serve_stops_the_cluster_it_started(reachable_home: Path, signals: list[int]) -> None:
+class Stderr:
+    """A process's stderr read as it comes, so that a test can wait for a line."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+
+    def wait_for(self, fragment: str, timeout: float = 60) -> None:
+        with self._changed:
+            found = self._changed.wait_for(
+                lambda: any(fragment in line for line in self.lines), timeout=timeout
+            )
+        assert found, f"no {fragment!r} in {self.text}"
+
+    @property
+    def text(self) -> str:
+        self._thread.join(timeout=5)
+        return "".join(self.lines)
+
+
+# What is sent: a signal, "~" a pause of 50 ms, "@text" waiting until stderr says `text`.
+SEQUENCES = {
+    "sigterm": [signal.SIGTERM],
+    "sigint": [signal.SIGINT],
+    "a-burst-of-signals": [signal.SIGTERM, "~", signal.SIGTERM, "~", signal.SIGINT, "~",
+                           signal.SIGTERM, "~", signal.SIGINT],
+    "signals-while-the-cluster-stops": [signal.SIGTERM, "@Shutting down", signal.SIGINT,
+                                        signal.SIGTERM, signal.SIGINT],
+    "signals-after-it-stopped": [signal.SIGTERM, "@stopped the embedded database",
+                                 signal.SIGTERM, signal.SIGINT],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("sequence", SEQUENCES)
+def test_serve_stops_the_cluster_it_started(reachable_home: Path, sequence: str) -> None:
     port = _free_port()
     env = clean_env(GEO_SERVICE_HOME=str(reachable_home), GEO_SERVICE_PORT=str(port))
     server = subprocess.Popen(
         [str(GEO_SERVICE), "serve"],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
+    stderr = Stderr(server.stderr)
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert server.poll() is None, server.communicate()
+            assert server.poll() is None, stderr.text
             assert time.monotonic() < deadline, "serve did not answer /health"
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
@@ -116,17 +150,19 @@ def test_serve_stops_the_cluster_it_started(reachable_home: Path, signals: list[
         assert cluster.running_port() is not None
         assert len(postmasters_of(cluster)) == 1
 
-        for number, signum in enumerate(signals):
-            if server.poll() is not None:
-                break
-            server.send_signal(signum)
-            if number < len(signals) - 1:
-                time.sleep(0.05)  # the next one lands in a later step of the shutdown
-        out, err = server.communicate(timeout=120)
+        for step in SEQUENCES[sequence]:
+            if step == "~":
+                time.sleep(0.05)
+            elif isinstance(step, str):
+                stderr.wait_for(step[1:])
+            elif server.poll() is None:
+                server.send_signal(step)
+        server.wait(timeout=120)
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+    err = stderr.text
     assert server.returncode == 0, err
     assert err.count("stopped the embedded database it had started") == 1, err
     assert cluster.running_port() is None
