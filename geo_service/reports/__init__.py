@@ -1,0 +1,1 @@
+"""Printable reports of a zone screening or an analysis: a static map, HTML and PDF."""
