@@ -5,7 +5,8 @@ Run against a service holding the demo data (`make run` in another terminal):
     .venv/bin/python docs/screenshots.py --base-url http://127.0.0.1:8000
 
 It draws, saves and moves one ASM zone and imports one small layer, as a planner and a
-researcher would, so use a demo database rather than a production one.
+researcher would, so use a demo database rather than a production one. `--phone` takes only
+the phone layout's screenshots (390x844, touch; nothing is written).
 """
 
 from __future__ import annotations
@@ -66,9 +67,68 @@ def _click_map(page: Page, points: list[tuple[float, float]]) -> None:
 
 def _shot(page: Page, name: str) -> None:
     page.wait_for_load_state("networkidle")
+    # Until a zoom's animation ends, the tiles of the zoom before are drawn magnified.
+    page.wait_for_function(
+        "() => !window.app || (!app.map._animatingZoom && !(app.layers.grid && app.layers.grid.isLoading()))"
+    )
     page.wait_for_timeout(400)
     page.screenshot(path=OUT / f"{name}.png")
     print(f"docs/screenshots/{name}.png")
+
+
+def take_phone(base: str) -> None:
+    """The map on a phone: as it opens (the map first, the sheet closed), and with a saved
+    zone opened in the half-open sheet, its screening report under the map."""
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
+            device_scale_factor=2, locale="fr-FR",
+        )  # fmt: skip
+        page = context.new_page()
+        _open(page, base, "fr")
+        _shot(page, "phone-map")
+        page.tap('[data-tab="zones"]')
+        page.locator("#zone-list button.zone-link").first.wait_for()
+        page.locator("#zone-list button.zone-link").first.tap()
+        page.locator("#screening .report-head").wait_for()
+        page.locator("#zone-status").scroll_into_view_if_needed()
+        _shot(page, "phone-sheet")
+        browser.close()
+
+
+# The offline basemap over the demo region: the countries around (z5), the region (z9), and
+# Siguiri with an ASM site of the demo north of it (z13), each (lat, lon, zoom).
+BASEMAP_VIEWS = {
+    "basemap-z5": (12.2, -8.5, 5),
+    "basemap-z9": (12.15, -8.55, 9),
+    "basemap-z13": (11.476, -9.18, 13),
+}
+
+
+def take_basemap(base: str) -> None:
+    """The map page over the offline basemap at zooms 5, 9 and 13."""
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        _open(page, base, "en")
+        for name, (lat, lon, zoom) in BASEMAP_VIEWS.items():
+            page.evaluate("([a, b, z]) => { app.map.setView([a, b], z, { animate: false }); }",
+                          [lat, lon, zoom])  # fmt: skip
+            # Tiles drawn for the first time take a moment: wait until the basemap's are in.
+            page.wait_for_function(
+                """() => { const t = [...document.querySelectorAll("img.leaflet-tile")]
+                    .filter(i => i.src.includes("/basemap/"));
+                    return t.length > 0 && t.every(i => i.complete && i.naturalWidth > 0); }"""
+            )
+            _shot(page, name)
+        browser.close()
 
 
 def take(base: str) -> None:
@@ -139,4 +199,12 @@ def take(base: str) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
-    take(parser.parse_args().base_url.rstrip("/"))
+    parser.add_argument("--phone", action="store_true", help="only the phone screenshots")
+    parser.add_argument("--basemap", action="store_true", help="only the basemap screenshots")
+    args = parser.parse_args()
+    base = args.base_url.rstrip("/")
+    if args.phone or args.basemap:
+        (take_phone if args.phone else take_basemap)(base)
+    else:
+        take(base)
+        take_basemap(base)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from sqlalchemy.orm import Session
@@ -350,6 +350,27 @@ analyze_app = typer.Typer(
 )
 app.add_typer(analyze_app, name="analyze")
 AnalysisFormat = Annotated[str, typer.Option("--format", help="json, csv or geojson.")]
+SourceLabel = Annotated[
+    str | None, typer.Option(help="Attribute naming source features (default: display name).")
+]
+TargetLabel = Annotated[
+    str | None, typer.Option(help="Attribute naming target features (default: display name).")
+]
+SourceFields = Annotated[
+    str | None, typer.Option(help="Source attributes carried along: A,B,C or '*' for all.")
+]
+TargetFields = Annotated[
+    str | None, typer.Option(help="Target attributes carried along: A,B,C or '*' for all.")
+]
+
+
+def _fields(option: str | None) -> list[str] | Literal["*"] | None:
+    """--source-fields Code,Parties -> ["Code", "Parties"]; "*" stays "*"."""
+    if option is None:
+        return None
+    if option.strip() == "*":
+        return "*"
+    return [name.strip() for name in option.split(",") if name.strip()]
 
 
 def _print_result(result: dict, fmt: str) -> None:
@@ -374,6 +395,10 @@ def analyze_overlap(
     target: Annotated[str, typer.Option(help="Slug of the target layer.")],
     min_overlap_ha: Annotated[float, typer.Option(help="Smallest overlap, hectares.")] = 0.01,
     fmt: AnalysisFormat = "json",
+    source_label: SourceLabel = None,
+    target_label: TargetLabel = None,
+    source_fields: SourceFields = None,
+    target_fields: TargetFields = None,
 ) -> None:
     """Every overlapping pair of two layers, in hectares."""
     from geo_service.analysis.overlap import overlap
@@ -382,7 +407,9 @@ def analyze_overlap(
     with session_scope() as session:
         result = overlap(
             session, source, target, min_overlap_ha=min_overlap_ha,
-            with_geometry=fmt == "geojson", who=OPERATOR,
+            with_geometry=fmt == "geojson", source_label=source_label,
+            target_label=target_label, source_fields=_fields(source_fields),
+            target_fields=_fields(target_fields), who=OPERATOR,
         )  # fmt: skip
     _print_result(result, fmt)
 
@@ -394,6 +421,10 @@ def analyze_proximity(
     within_m: Annotated[float | None, typer.Option(help="Largest distance, metres.")] = None,
     k: Annotated[int, typer.Option(help="Nearest targets per source feature.")] = 1,
     fmt: AnalysisFormat = "json",
+    source_label: SourceLabel = None,
+    target_label: TargetLabel = None,
+    source_fields: SourceFields = None,
+    target_fields: TargetFields = None,
 ) -> None:
     """The nearest target features of each source feature, in metres."""
     from geo_service.analysis.proximity import nearest
@@ -402,6 +433,8 @@ def analyze_proximity(
     with session_scope() as session:
         result = nearest(
             session, source, target, within_m=within_m, k=k, with_geometry=fmt == "geojson",
+            source_label=source_label, target_label=target_label,
+            source_fields=_fields(source_fields), target_fields=_fields(target_fields),
             who=OPERATOR,
         )  # fmt: skip
     _print_result(result, fmt)

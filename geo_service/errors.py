@@ -1,14 +1,24 @@
-"""Domain errors, raised deep inside and mapped once to HTTP problem details in api/errors.py."""
+"""Domain errors, raised deep inside and mapped once to HTTP problem details in api/errors.py.
+
+Their `detail` is a message of problems.py (`msg(code, **params)`), which api/errors.py says in
+the reader's language; a plain str is said as it is. Each class's `title` is one too.
+
+    >>> error = UnknownLayer(msg("layers.unknown", layers="rivers"), where={"layers": ["rivers"]})
+    >>> str(error), error.detail.code
+    ('No layer named rivers', 'layers.unknown')
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from geo_service.problems import msg
+
 
 class GeoServiceError(Exception):
     """Base of every error a user can cause; `detail` says what and `where` says where."""
 
-    title = "Request cannot be processed"
+    title: str = msg("title.request")
 
     def __init__(
         self,
@@ -28,55 +38,55 @@ class GeoServiceError(Exception):
 
 
 class InvalidInput(GeoServiceError):
-    title = "Invalid input"
+    title = msg("title.invalid_input")
 
 
 class InvalidGeometry(InvalidInput):
-    title = "Invalid geometry"
+    title = msg("title.invalid_geometry")
 
 
 class InvalidAttributes(InvalidInput):
-    title = "Attributes do not fit the layer's kind"
+    title = msg("title.invalid_attributes")
 
 
 class InvalidCRS(InvalidInput):
-    title = "Unknown or unusable coordinate reference system"
+    title = msg("title.invalid_crs")
 
 
 class UnsupportedFormat(InvalidInput):
-    title = "Unsupported file format"
+    title = msg("title.unsupported_format")
 
 
 class BrokenFile(InvalidInput):
-    title = "The file cannot be read"
+    title = msg("title.broken_file")
 
 
 class PayloadTooLarge(GeoServiceError):
-    title = "Upload too large"
+    title = msg("title.payload_too_large")
 
 
 class NotFound(GeoServiceError):
-    title = "Not found"
+    title = msg("title.not_found")
 
 
 class UnknownLayer(NotFound):
-    title = "Unknown layer"
+    title = msg("title.unknown_layer")
 
 
 class UnknownFeature(NotFound):
-    title = "Unknown feature"
+    title = msg("title.unknown_feature")
 
 
 class Conflict(GeoServiceError):
-    title = "Conflict"
+    title = msg("title.conflict")
 
 
 class PreconditionFailed(GeoServiceError):
-    title = "Precondition failed"
+    title = msg("title.precondition_failed")
 
 
 class Unauthorized(GeoServiceError):
-    title = "Access key needed"
+    title = msg("title.unauthorized")
 
     def __init__(self, detail: str, **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)
@@ -84,12 +94,12 @@ class Unauthorized(GeoServiceError):
 
 
 class Forbidden(GeoServiceError):
-    title = "Forbidden"
+    title = msg("title.forbidden")
 
 
 class TooManyRequests(GeoServiceError):
-    title = "Too many requests"
+    title = msg("title.too_many_requests")
 
 
 class DatabaseUnavailable(GeoServiceError):
-    title = "Database unavailable"
+    title = msg("title.database_unavailable")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _ENV = SettingsConfigDict(env_prefix="GEO_SERVICE_", env_file=".env", extra="ignore")
@@ -37,6 +37,35 @@ class DatabaseSettings(BaseSettings):
         return self.home.expanduser().resolve()
 
 
+class OnlineBasemap(BaseModel):
+    """An online XYZ basemap offered in the web map's switcher, beside the offline one.
+
+    >>> OnlineBasemap(name={"en": "Satellite", "fr": "Satellite"},
+    ...               url="https://tiles.example.org/{z}/{x}/{y}.jpg").max_zoom
+    19
+    """
+
+    name: dict[str, str] = Field(description='The name shown, by language: {"en": ..., "fr": ...}.')
+    url: str = Field(description="XYZ template with {z}, {x} and {y} (and {s} for subdomains).")
+    attribution: str = Field(default="", description="Credit shown on the map (HTML allowed).")
+    max_zoom: int = Field(default=19, ge=0, le=24, description="Deepest zoom the server has.")
+
+    @field_validator("name")
+    @classmethod
+    def _both_languages(cls, name: dict[str, str]) -> dict[str, str]:
+        missing = [lang for lang in ("en", "fr") if not name.get(lang, "").strip()]
+        if missing:
+            raise ValueError(f"a basemap needs a name in {' and '.join(missing)}")
+        return name
+
+    @field_validator("url")
+    @classmethod
+    def _xyz(cls, url: str) -> str:
+        if not all(part in url for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("a basemap URL is an XYZ template with {z}, {x} and {y}")
+        return url
+
+
 class APISettings(BaseSettings):
     """How the HTTP service listens and what it accepts."""
 
@@ -60,6 +89,13 @@ class APISettings(BaseSettings):
     basemap_url: str = Field(
         default="/basemap/{z}/{x}/{y}.png",
         description="XYZ template of the web map's default basemap; the default is served by us.",
+    )
+    basemaps: list[OnlineBasemap] = Field(
+        default_factory=list,
+        description=(
+            "Online basemaps offered in the web map's switcher besides the offline one (JSON "
+            "list of {name: {en, fr}, url, attribution, max_zoom}). None by default: no network."
+        ),
     )
 
 

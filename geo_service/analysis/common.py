@@ -1,16 +1,23 @@
-"""What every analysis shares: finding a layer by slug and turning property filters into SQL.
+"""What every analysis shares: finding a layer by slug, turning property filters into SQL, and
+naming the features of each side in the rows (the label and the attributes carried along).
 
 Filters are `{property: value}` equality maps; a list value means any of them:
 
     >>> sql, params = property_filter({"status": ["active", "renewal"]}, "f", "s")
     >>> sql
     '(f.properties -> :s_k0 = ANY(CAST(:s_v0 AS jsonb[])))'
+
+A side's rows name features by an attribute and carry the attributes asked for:
+
+    >>> naming = Naming.of(session, layer, "target", label="Code", fields=["Parties"])
+    >>> naming.ref(17, "PE 2019/044", {"Code": "PE 2019/044", "Parties": "SOMIKA"})
+    {'id': 17, 'name': 'PE 2019/044', 'properties': {'Parties': 'SOMIKA'}}
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import text
@@ -19,8 +26,15 @@ from sqlalchemy.orm import Session
 from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput, UnknownLayer
+from geo_service.problems import msg
 
 Filter = dict[str, Any]
+# Attributes carried into the rows: the names listed, "*" for all, None for none.
+Fields = list[str] | Literal["*"] | None
+
+# The attributes that name a feature when it has no display name, first found wins (files name
+# their features as they please: a cadastre export has `Code`, a Shapefile `NOM` or `NAME`).
+DEFAULT_LABELS = ("name", "nom", "NAME", "NOM", "Name", "Nom", "code", "Code", "CODE")
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,14 @@ class LayerRef:
     theme: str | None
     storage: str
     raster_path: str | None
+
+
+_STORAGES = {"vector": msg("storage.vector"), "raster": msg("storage.raster")}
+
+
+def _storage(storage: str) -> str:
+    """A layer's storage said in the reader's language."""
+    return _STORAGES.get(storage, storage)
 
 
 def layer_ref(
@@ -47,13 +69,14 @@ def layer_ref(
         {"slug": slug, **access},
     ).first()
     if row is None:
-        raise UnknownLayer(f"No layer named '{slug}'", where={"layer": slug})
+        raise UnknownLayer(msg("layer.unknown", layer=slug), where={"layer": slug})
     ref = LayerRef(*row)
     if storage is not None and ref.storage != storage:
         raise InvalidInput(
-            f"Layer '{slug}' is a {ref.storage} layer; this analysis needs a {storage} layer",
+            msg("analysis.storage", layer=slug, storage=_storage(ref.storage),
+                needed=_storage(storage)),
             where={"layer": slug},
-        )
+        )  # fmt: skip
     return ref
 
 
@@ -65,15 +88,13 @@ def property_filter(filters: Filter | None, alias: str, prefix: str) -> tuple[st
     if not filters:
         return "TRUE", {}
     if not isinstance(filters, dict):
-        raise InvalidInput(
-            "A filter must be an object of {property: value}", where={prefix: filters}
-        )
+        raise InvalidInput(msg("filter.object"), where={prefix: filters})
     clauses: list[str] = []
     params: dict[str, Any] = {}
     for i, (key, value) in enumerate(filters.items()):
         values = value if isinstance(value, list) else [value]
         if not values:
-            raise InvalidInput(f"Filter on '{key}' lists no values", where={prefix: key})
+            raise InvalidInput(msg("filter.empty", key=key), where={prefix: key})
         clauses.append(
             f"{alias}.properties -> :{prefix}_k{i} = ANY(CAST(:{prefix}_v{i} AS jsonb[]))"
         )
@@ -85,6 +106,132 @@ def property_filter(filters: Filter | None, alias: str, prefix: str) -> tuple[st
 def ref(feature_id: int | None, name: str | None) -> dict[str, Any] | None:
     """How a feature is named in results: {"id", "name"}."""
     return None if feature_id is None else {"id": feature_id, "name": name}
+
+
+def _missing_attributes(session: Session, layer: LayerRef, keys: list[str]) -> list[str]:
+    """Those of `keys` that no feature of `layer` has (none if the layer has no feature)."""
+    return list(
+        session.scalars(
+            text(
+                """
+                SELECT k FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY u(k, i)
+                 WHERE EXISTS (SELECT FROM features WHERE layer_id = :id)
+                   AND NOT EXISTS (SELECT FROM features f
+                                    WHERE f.layer_id = :id AND f.properties -> k IS NOT NULL)
+                 ORDER BY i
+                """
+            ),
+            {"keys": keys, "id": layer.id},
+        )
+    )
+
+
+def _some_attributes(session: Session, layer: LayerRef) -> list[str]:
+    """Attribute names of the layer's first thousand features, for an error message."""
+    return list(
+        session.scalars(
+            text(
+                "SELECT DISTINCT k FROM (SELECT properties FROM features WHERE layer_id = :id"
+                " LIMIT 1000) f, jsonb_object_keys(f.properties) k ORDER BY k"
+            ),
+            {"id": layer.id},
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How one side ("source" or "target") of an analysis names its features in the rows, and
+    what they carry.
+
+    `label` is the attribute whose value is a row's `name` (None: the feature's display name,
+    else the first of DEFAULT_LABELS it has); `fields` are the attributes carried as the row's
+    `properties`, in this order (`"*"`: every attribute the side's features in the result have).
+    """
+
+    side: str
+    label: str | None = None
+    fields: Fields = None
+
+    @classmethod
+    def of(
+        cls, session: Session, layer: LayerRef, side: str, label: str | None, fields: Fields
+    ) -> Naming:
+        """A side's naming once its label and fields are known attributes of `layer`; if not,
+        InvalidInput naming the option, the attribute and the layer's attributes."""
+        if fields is not None and fields != "*" and not isinstance(fields, list):
+            raise InvalidInput(msg("fields.list", side=side), where={f"{side}_fields": fields})
+        asked = {
+            f"{side}_label": [] if label is None else [label],
+            f"{side}_fields": fields if isinstance(fields, list) else [],
+        }
+        for option, keys in asked.items():
+            if any(not isinstance(k, str) or not k for k in keys):
+                raise InvalidInput(msg("fields.empty", option=option), where={option: keys})
+            missing = _missing_attributes(session, layer, keys) if keys else []
+            if missing:
+                known = ", ".join(_some_attributes(session, layer)) or msg("fields.none")
+                raise InvalidInput(
+                    msg(
+                        "fields.unknown",
+                        layer=layer.slug,
+                        field=missing[0],
+                        option=option,
+                        known=known,
+                    ),
+                    where={option: missing[0]},
+                )
+        carried = list(dict.fromkeys(fields)) if isinstance(fields, list) else fields
+        return cls(side, label, carried)
+
+    def label_sql(self, alias: str) -> str:
+        """The feature's label as text (NULL when it has none)."""
+        if self.label is not None:
+            return f"NULLIF({alias}.properties ->> :{self.side}_label, '')"
+        defaults = ", ".join(f"NULLIF({alias}.properties ->> '{k}', '')" for k in DEFAULT_LABELS)
+        return f"COALESCE(NULLIF({alias}.name, ''), {defaults})"
+
+    def properties_sql(self, alias: str) -> str:
+        """The feature's attributes when the rows carry some, else NULL."""
+        return f"{alias}.properties" if self.fields is not None else "CAST(NULL AS jsonb)"
+
+    def params(self) -> dict[str, Any]:
+        return {f"{self.side}_label": self.label} if self.label is not None else {}
+
+    def ref(
+        self, feature_id: int | None, name: str | None, properties: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """{"id", "name"} and, when the rows carry attributes, {"properties"}: those asked
+        for (None where the feature lacks one), or all of them for "*"."""
+        out = ref(feature_id, name)
+        if out is None or self.fields is None:
+            return out
+        props = properties or {}
+        out["properties"] = (
+            dict(props) if self.fields == "*" else {k: props.get(k) for k in self.fields}
+        )
+        return out
+
+    def columns(self, refs: list[dict[str, Any] | None]) -> list[str]:
+        """The carried attributes in column order: as asked, or for "*" every one met, sorted
+        (case aside) so that two runs give the same columns."""
+        if self.fields is None:
+            return []
+        if self.fields != "*":
+            return list(self.fields)
+        met = {k for r in refs if r is not None for k in r.get("properties", {})}
+        return sorted(met, key=lambda k: (k.casefold(), k))
+
+
+def naming_options(source: Naming, target: Naming, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The result's record of how rows were named: `source_label`/`target_label` (None: the
+    display name) and the carried attributes in column order (`source_fields`/`target_fields`)."""
+    return {
+        "source_label": source.label,
+        "target_label": target.label,
+        "source_fields": source.columns([r.get("source") for r in rows]),
+        "target_fields": target.columns([r.get("target") for r in rows]),
+    }
 
 
 def geometry(value: str | bytes | None) -> Any:

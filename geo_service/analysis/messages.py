@@ -13,10 +13,12 @@ en-GB `7,654.09`, fr-FR `7 654,09` (narrow no-break space between thousands).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, get_args
 
 from geo_service.errors import InvalidInput
+from geo_service.problems import Message, msg
 
 Lang = Literal["en", "fr"]
 LANGS: tuple[str, ...] = get_args(Lang)
@@ -170,9 +172,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 def check_lang(lang: str) -> Lang:
     """`lang` if there are messages for it; InvalidInput otherwise."""
     if lang not in LANGS:
-        raise InvalidInput(
-            f"Unknown language '{lang}': use one of {', '.join(LANGS)}", where="lang"
-        )
+        raise InvalidInput(msg("lang.unknown", lang=lang, langs=", ".join(LANGS)), where="lang")
     return lang  # type: ignore[return-value]
 
 
@@ -207,3 +207,20 @@ def reason(code: str, params: dict[str, Any], lang: Lang) -> str:
         for name, value in params.items()
     }
     return text(key, lang, **shown)
+
+
+class Reason(Message):
+    """A rule result's reason as a message of problems.py, said in each language by `reason`
+    (the rules a refused gazetting names are said in the reader's language)."""
+
+    def __new__(cls, code: str, params: Mapping[str, Any]) -> Reason:
+        self = str.__new__(cls, reason(code, dict(params), "en"))
+        self.code = code
+        self.params = dict(params)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Reason, (self.code, self.params)
+
+    def speak(self, lang: Lang) -> str:
+        return reason(self.code, self.params, lang)

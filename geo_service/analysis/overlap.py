@@ -8,6 +8,9 @@ give containment instead of areas; line sources have no area and are left to `pr
     >>> overlap(session, "asm-zones", "concessions")["rows"][0]
     {'source': {'id': 3, 'name': 'Kaba'}, 'target': {'id': 17, 'name': 'PE 2019/044'},
      'overlap_ha': 12.5, 'source_pct': 25.0, 'target_pct': 1.2}
+    >>> overlap(session, "asm-zones", "cadastre", target_label="Code",
+    ...         target_fields=["Parties"])["rows"][0]["target"]
+    {'id': 912, 'name': 'PE 2019/044', 'properties': {'Parties': 'SOMIKA'}}
 """
 
 from __future__ import annotations
@@ -18,9 +21,18 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_service.analysis.common import Filter, geometry, layer_ref, property_filter, ref
+from geo_service.analysis.common import (
+    Fields,
+    Filter,
+    Naming,
+    geometry,
+    layer_ref,
+    naming_options,
+    property_filter,
+)
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput
+from geo_service.problems import msg
 
 Report = Callable[[float, str | None], None]
 BATCH = 500  # source features per statement when progress is reported
@@ -36,11 +48,12 @@ _SOURCES = """
 # areas (made valid, so an invalid stored polygon never gives a wrong denominator).
 _AREAS = """
     WITH s AS (
-      SELECT f.id, f.name FROM features f
+      SELECT f.id, {source_label} AS name, {source_properties} AS props FROM features f
        WHERE f.layer_id = :src AND {source_filter}
          AND (CAST(:ids AS bigint[]) IS NULL OR f.id = ANY(CAST(:ids AS bigint[])))
     ), t AS (
-      SELECT f.id, f.name FROM features f WHERE f.layer_id = :tgt AND {target_filter}
+      SELECT f.id, {target_label} AS name, {target_properties} AS props FROM features f
+       WHERE f.layer_id = :tgt AND {target_filter}
     ), pieces AS (
       SELECT sp.feature_id AS sid, tp.feature_id AS tid,
              ST_CollectionExtract(ST_Intersection(sp.geom, tp.geom), 3) AS g
@@ -54,7 +67,7 @@ _AREAS = """
              CASE WHEN :with_geometry THEN ST_AsGeoJSON(ST_Union(g), 7) END AS geojson
         FROM pieces GROUP BY sid, tid
     )
-    SELECT p.sid, s.name, p.tid, t.name, p.ha,
+    SELECT p.sid, s.name, s.props, p.tid, t.name, t.props, p.ha,
            (SELECT sum(x.area_m2) FROM feature_pieces x WHERE x.feature_id = p.sid) / 1e4
              AS source_ha,
            (SELECT sum(x.area_m2) FROM feature_pieces x WHERE x.feature_id = p.tid) / 1e4
@@ -69,13 +82,14 @@ _AREAS = """
 # in no target gets one row with `inside` false.
 _POINTS = """
     WITH s AS (
-      SELECT f.id, f.name, f.geom FROM features f
+      SELECT f.id, {source_label} AS name, {source_properties} AS props, f.geom FROM features f
        WHERE f.layer_id = :src AND {source_filter} AND ST_Dimension(f.geom) = 0
          AND (CAST(:ids AS bigint[]) IS NULL OR f.id = ANY(CAST(:ids AS bigint[])))
     ), t AS (
-      SELECT f.id, f.name FROM features f WHERE f.layer_id = :tgt AND {target_filter}
+      SELECT f.id, {target_label} AS name, {target_properties} AS props FROM features f
+       WHERE f.layer_id = :tgt AND {target_filter}
     )
-    SELECT s.id, s.name, c.tid, t.name,
+    SELECT s.id, s.name, s.props, c.tid, t.name, t.props,
            CASE WHEN :with_geometry THEN ST_AsGeoJSON(s.geom, 7) END
       FROM s
       LEFT JOIN LATERAL (
@@ -101,43 +115,62 @@ def overlap(
     min_overlap_ha: float = 0.01,
     with_geometry: bool = False,
     report: Report | None = None,
+    source_label: str | None = None,
+    target_label: str | None = None,
+    source_fields: Fields = None,
+    target_fields: Fields = None,
     *,
     who: Principal,
 ) -> dict[str, Any]:
     """Every pair (source feature, target feature) that overlaps by at least `min_overlap_ha`.
 
     Rows carry `overlap_ha` (hectares, geodesic) and the share of each feature it covers in
-    percent (`source_pct`, `target_pct`); point sources carry `inside` instead. With
-    `with_geometry`, each row also has the intersection as a GeoJSON geometry. `report(progress,
-    message)` is called between batches of source features (for jobs).
+    percent (`source_pct`, `target_pct`); point sources carry `inside` instead. Each side is
+    `{"id", "name"}`: the feature's id and its `source_label`/`target_label` attribute (default:
+    its display name, else the first of name/nom/NAME/Code/code...), with `properties` holding
+    the `source_fields`/`target_fields` attributes (a list, or "*" for all) when asked; the
+    result lists those in column order. With `with_geometry`, each row also has the
+    intersection as a GeoJSON geometry. `report(progress, message)` is called between batches
+    of source features (for jobs).
     """
     if min_overlap_ha < 0:
-        raise InvalidInput("min_overlap_ha must not be negative", where={"min_overlap_ha": 0})
+        raise InvalidInput(msg("overlap.negative"), where={"min_overlap_ha": 0})
     src, tgt = layer_ref(session, source, who), layer_ref(session, target, who)
+    s_name = Naming.of(session, src, "source", source_label, source_fields)
+    t_name = Naming.of(session, tgt, "target", target_label, target_fields)
     s_sql, s_params = property_filter(source_filter, "f", "sf")
     t_sql, t_params = property_filter(target_filter, "f", "tf")
     params = {
         **s_params,
         **t_params,
+        **s_name.params(),
+        **t_name.params(),
         "src": src.id,
         "tgt": tgt.id,
         "min_ha": min_overlap_ha,
         "with_geometry": with_geometry,
     }
-    areas = text(_AREAS.format(source_filter=s_sql, target_filter=t_sql))
-    points = text(_POINTS.format(source_filter=s_sql, target_filter=t_sql))
+    parts = {
+        "source_filter": s_sql,
+        "target_filter": t_sql,
+        "source_label": s_name.label_sql("f"),
+        "target_label": t_name.label_sql("f"),
+        "source_properties": s_name.properties_sql("f"),
+        "target_properties": t_name.properties_sql("f"),
+    }
+    areas, points = text(_AREAS.format(**parts)), text(_POINTS.format(**parts))
     batches: list[list[int] | None] = [None]
     if report is not None:
         ids = list(session.scalars(text(_SOURCES.format(source_filter=s_sql)), params))
         batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)] or [[]]
     rows: list[dict[str, Any]] = []
     for done, batch in enumerate(batches):
-        for sid, sname, tid, tname, ha, s_ha, t_ha, geojson in session.execute(
+        for sid, sname, sprops, tid, tname, tprops, ha, s_ha, t_ha, geojson in session.execute(
             areas, {**params, "ids": batch}
         ):
             row = {
-                "source": ref(sid, sname),
-                "target": ref(tid, tname),
+                "source": s_name.ref(sid, sname, sprops),
+                "target": t_name.ref(tid, tname, tprops),
                 "overlap_ha": round(ha, 6),
                 "source_pct": _pct(ha, s_ha),
                 "target_pct": _pct(ha, t_ha),
@@ -145,12 +178,21 @@ def overlap(
             if with_geometry:
                 row["geometry"] = geometry(geojson)
             rows.append(row)
-        for sid, sname, tid, tname, geojson in session.execute(points, {**params, "ids": batch}):
-            row = {"source": ref(sid, sname), "target": ref(tid, tname), "inside": tid is not None}
+        found = session.execute(points, {**params, "ids": batch})
+        for sid, sname, sprops, tid, tname, tprops, geojson in found:
+            row = {
+                "source": s_name.ref(sid, sname, sprops),
+                "target": t_name.ref(tid, tname, tprops),
+                "inside": tid is not None,
+            }
             if with_geometry:
                 row["geometry"] = geometry(geojson)
             rows.append(row)
         if report is not None:
             report((done + 1) / len(batches), f"{len(rows)} pairs so far")
     total = sum(r.get("overlap_ha", 0.0) for r in rows)
-    return {"rows": rows, "total_overlap_ha": round(total, 6)}
+    return {
+        "rows": rows,
+        "total_overlap_ha": round(total, 6),
+        **naming_options(s_name, t_name, rows),
+    }

@@ -11,6 +11,9 @@ antimeridian is found (Fiji, the Aleutians, Chukotka).
     >>> nearest(session, "mine-sites", "rivers", within_m=5000)["rows"][0]
     {'source': {'id': 1, 'name': 'Kobada'}, 'target': {'id': 88, 'name': 'Niger'},
      'distance_m': 1432.7}
+    >>> nearest(session, "mine-sites", "cadastre", target_label="Code",
+    ...         target_fields="*")["rows"][0]["target"]
+    {'id': 912, 'name': 'PE 2019/044', 'properties': {'Code': 'PE 2019/044', ...}}
 """
 
 from __future__ import annotations
@@ -20,9 +23,18 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_service.analysis.common import Filter, geometry, layer_ref, property_filter, ref
+from geo_service.analysis.common import (
+    Fields,
+    Filter,
+    Naming,
+    geometry,
+    layer_ref,
+    naming_options,
+    property_filter,
+)
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput
+from geo_service.problems import msg
 
 # Farther than any two points on Earth: the bound when the probe finds fewer than k targets.
 _EVERYWHERE_M = 2.1e7
@@ -57,12 +69,13 @@ def _probe(origin: str) -> str:
 # probes into every expression that uses the bound.
 _NEAREST = f"""
     WITH s AS (
-      SELECT f.id, f.name, f.geom, f.geom::geography AS geog,
+      SELECT f.id, {{source_label}} AS name, {{source_properties}} AS props, f.geom,
+             f.geom::geography AS geog,
              CASE WHEN ST_XMin(f.geom) + ST_XMax(f.geom) > 0 THEN -360.0 ELSE 360.0 END AS dx
         FROM features f
        WHERE f.layer_id = :src AND {{source_filter}}
     )
-    SELECT s.id, s.name, n.tid, tf.name, n.d,
+    SELECT s.id, s.name, s.props, n.tid, {{target_label}}, {{target_properties}}, n.d,
            CASE WHEN :with_geometry THEN ST_AsGeoJSON(ST_WrapX(ST_WrapX((
              SELECT l FROM (VALUES (ST_ShortestLine(s.geom, tf.geom)),
                                    (ST_ShortestLine(s.geom, ST_Translate(tf.geom, -s.dx, 0)))) v(l)
@@ -105,28 +118,45 @@ def nearest(
     source_filter: Filter | None = None,
     target_filter: Filter | None = None,
     with_geometry: bool = False,
+    source_label: str | None = None,
+    target_label: str | None = None,
+    source_fields: Fields = None,
+    target_fields: Fields = None,
     *,
     who: Principal,
 ) -> dict[str, Any]:
     """For each source feature, its `k` nearest target features with `distance_m` (metres,
     geodesic, 0 when touching or inside); only those within `within_m` metres when given.
-    `k=None` with `within_m` lists every target within the distance. With `with_geometry`,
-    each row carries the shortest line between the two as GeoJSON.
+    `k=None` with `within_m` lists every target within the distance. Sides are named and carry
+    attributes as in `overlap` (`source_label`, `target_fields`...). With `with_geometry`, each
+    row carries the shortest line between the two as GeoJSON.
     """
     if k is not None and k < 1:
-        raise InvalidInput("k must be at least 1", where={"k": k})
+        raise InvalidInput(msg("proximity.k"), where={"k": k})
     if k is None and within_m is None:
-        raise InvalidInput("Give k, within_m or both", where={"k": None, "within_m": None})
+        raise InvalidInput(msg("proximity.none"), where={"k": None, "within_m": None})
     if within_m is not None and within_m < 0:
-        raise InvalidInput("within_m must not be negative", where={"within_m": within_m})
+        raise InvalidInput(msg("proximity.negative"), where={"within_m": within_m})
     src, tgt = layer_ref(session, source, who), layer_ref(session, target, who)
+    s_name = Naming.of(session, src, "source", source_label, source_fields)
+    t_name = Naming.of(session, tgt, "target", target_label, target_fields)
     s_sql, s_params = property_filter(source_filter, "f", "sf")
     t_sql, t_params = property_filter(target_filter, "f", "tf")
+    sql = _NEAREST.format(
+        source_filter=s_sql,
+        target_filter=t_sql,
+        source_label=s_name.label_sql("f"),
+        target_label=t_name.label_sql("tf"),
+        source_properties=s_name.properties_sql("f"),
+        target_properties=t_name.properties_sql("tf"),
+    )
     result = session.execute(
-        text(_NEAREST.format(source_filter=s_sql, target_filter=t_sql)),
+        text(sql),
         {
             **s_params,
             **t_params,
+            **s_name.params(),
+            **t_name.params(),
             "src": src.id,
             "tgt": tgt.id,
             "within_m": within_m,
@@ -137,13 +167,13 @@ def nearest(
         },
     )
     rows = []
-    for sid, sname, tid, tname, distance, geojson in result:
+    for sid, sname, sprops, tid, tname, tprops, distance, geojson in result:
         row: dict[str, Any] = {
-            "source": ref(sid, sname),
-            "target": ref(tid, tname),
+            "source": s_name.ref(sid, sname, sprops),
+            "target": t_name.ref(tid, tname, tprops),
             "distance_m": round(distance, 3),
         }
         if with_geometry:
             row["geometry"] = geometry(geojson)
         rows.append(row)
-    return {"rows": rows}
+    return {"rows": rows, **naming_options(s_name, t_name, rows)}

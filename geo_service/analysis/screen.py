@@ -26,6 +26,7 @@ from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.domain.geometry import check_geometry, parse_geojson
 from geo_service.errors import InvalidGeometry, InvalidInput, UnknownFeature
+from geo_service.problems import joined, msg, pydantic_message
 from geo_service.settings import get_settings
 
 # Overlaps smaller than this (1 m²) are shared edges and rounding, not conflicts.
@@ -77,12 +78,14 @@ def rules_with(overrides: dict[str, Any] | None) -> Rules:
         return Rules.model_validate({**defaults, **(overrides or {})})
     except ValidationError as exc:
         problems = [
-            {"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            {"where": ".".join(str(p) for p in e["loc"]), "message": pydantic_message(e)}
             for e in exc.errors(include_url=False)
         ]
-        detail = "; ".join(f"{p['where']}: {p['message']}" for p in problems)
+        detail = joined(
+            msg("validation.at", where=p["where"], message=p["message"]) for p in problems
+        )
         raise InvalidInput(
-            f"Invalid screening rules: {detail}", where="rules", errors=problems
+            msg("screen.rules", detail=detail), where="rules", errors=problems
         ) from None
 
 
@@ -150,8 +153,7 @@ def _zone_geojson(zone: dict[str, Any]) -> str:
     checked = check_geometry(parse_geojson(zone, where="geometry"), where="geometry")
     if checked.geometry.geom_type not in ("Polygon", "MultiPolygon"):
         raise InvalidGeometry(
-            f"A zone to screen must be a Polygon or MultiPolygon, not {checked.geometry.geom_type}",
-            where="geometry",
+            msg("screen.polygon", type=checked.geometry.geom_type), where="geometry"
         )
     return shapely.to_geojson(checked.geometry)
 
@@ -297,7 +299,7 @@ def screen(
     """
     checked_lang = check_lang(lang)
     if (zone is None) == (zone_id is None):
-        raise InvalidInput("Give either a geometry or a zone_id", where="geometry")
+        raise InvalidInput(msg("screen.either"), where="geometry")
     checked_rules = rules_with(rules)
     radii = _radii(checked_rules)
     readable, access = visible(who, "l")
@@ -315,9 +317,9 @@ def screen(
     ).all()
     zone_row = next((r for r in result if r.category == "zone"), None)
     if zone_row is None or zone_row.ha is None:
-        raise UnknownFeature(f"No feature {zone_id} to screen", where={"zone_id": zone_id})
+        raise UnknownFeature(msg("screen.unknown", id=zone_id), where={"zone_id": zone_id})
     if zone_row.ha <= 0:
-        raise InvalidGeometry("The zone has no area", where="geometry")
+        raise InvalidGeometry(msg("screen.no_area"), where="geometry")
     area_ha = zone_row.ha
     conflicts: dict[str, list[dict[str, Any]]] = {c: [] for c in CATEGORIES}
     for row in result:

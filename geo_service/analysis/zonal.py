@@ -29,6 +29,7 @@ from geo_service.analysis.common import Filter, geometry, layer_ref, property_fi
 from geo_service.domain.access import Principal
 from geo_service.domain.geometry import check_geometry, parse_geojson
 from geo_service.errors import BrokenFile, InvalidInput
+from geo_service.problems import msg
 
 # A raster is categorical when its values are integers and a coarse read shows at most this many.
 MAX_CLASSES = 32
@@ -96,7 +97,7 @@ def zonal(
     """
     layer = layer_ref(session, raster, who, storage="raster")
     if not layer.raster_path or not Path(layer.raster_path).is_file():
-        raise BrokenFile(f"Raster layer '{raster}' has no readable file", where={"raster": raster})
+        raise BrokenFile(msg("zonal.no_file", raster=raster), where={"raster": raster})
     if isinstance(zones, str):
         zone_layer = layer_ref(session, zones, who)
         z_sql, z_params = property_filter(zone_filter, "f", "zf")
@@ -109,17 +110,17 @@ def zonal(
     else:
         checked = check_geometry(parse_geojson(zones, where="zones"), where="zones")
         if checked.geometry.geom_type not in ("Polygon", "MultiPolygon"):
-            raise InvalidInput("Zones must be polygons", where="zones")
+            raise InvalidInput(msg("zonal.polygons"), where="zones")
         found = [(None, dict(mapping(checked.geometry)))]
     try:
         src = rasterio.open(layer.raster_path)
     except RasterioIOError as exc:
         raise BrokenFile(
-            f"Raster of '{raster}' cannot be read: {exc}", where={"raster": raster}
+            msg("zonal.unreadable", raster=raster, reason=str(exc)), where={"raster": raster}
         ) from None
     with src:
         if not 1 <= band <= src.count:
-            raise InvalidInput(f"Band {band} not in 1..{src.count}", where={"band": band})
+            raise InvalidInput(msg("zonal.band", band=band, bands=src.count), where={"band": band})
         classes = _is_categorical(src, band) if categorical is None else categorical
         rows = []
         for zone_ref, zone in found:

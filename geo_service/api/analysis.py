@@ -1,8 +1,9 @@
 """Analyses over HTTP: overlap, proximity, zone screening and zonal statistics.
 
 Each endpoint parses its body, calls one analysis function and renders the result as JSON, CSV,
-GeoJSON or an offline folium map (`?format=`); `?async=true` runs it as a job instead (202 with
-the job's address; the job's result is the JSON answer).
+GeoJSON or a printable report, HTML or PDF, with its map (`?format=`, geo_service/reports);
+`?async=true` runs it as a job instead (202 with the job's address; the job's result is the JSON
+answer).
 """
 
 from __future__ import annotations
@@ -17,18 +18,24 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from geo_service import jobs
-from geo_service.analysis import export, messages, overlap, proximity, report, screen, zonal
+from geo_service.analysis import export, messages, overlap, proximity, screen, zonal
 from geo_service.api.deps import Caller, DbEngine, DbSession
 from geo_service.api.limits import Analyses, Screenings
 from geo_service.api.responses import GeoJSONResponse, JSONResponse
 from geo_service.domain.access import Principal
+from geo_service.reports.content import Document, analysis_document, zone_document
+from geo_service.reports.html import to_html
+from geo_service.reports.pdf import to_pdf
 
 router = APIRouter(tags=["analysis"])
 
-OutputFormat = Literal["json", "csv", "geojson", "html"]
+OutputFormat = Literal["json", "csv", "geojson", "html", "pdf"]
 FormatParam = Annotated[
     OutputFormat,
-    Query(description="json (default), csv, geojson (rows with geometry) or html (offline map)."),
+    Query(
+        description="json (default), csv, geojson (rows with geometry), or the printable report "
+        "with its map as html (one self-contained page) or pdf (A4)."
+    ),
 ]
 AsyncParam = Annotated[
     bool,
@@ -36,14 +43,31 @@ AsyncParam = Annotated[
 ]
 LangParam = Annotated[
     messages.Lang,
-    Query(description="Language of the rules' reasons and of the html report: en (default) or fr."),
+    Query(description="Language of the rules' reasons and of the report: en (default) or fr."),
 ]
 Work = Callable[[Session, jobs.Report | None], dict[str, Any]]
-_GEOMETRY_FORMATS = ("geojson", "html")
+ReportOf = Callable[[Session, dict[str, Any]], Document]
+_GEOMETRY_FORMATS = ("geojson", "html", "pdf")
 
 PropertyFilter = Annotated[
     dict[str, Any] | None,
     Field(description="{property: value} equality; a list value means any of them."),
+]
+AttributeName = Annotated[str, Field(min_length=1, max_length=255)]
+LabelField = Annotated[
+    AttributeName | None,
+    Field(
+        description="The attribute whose value names a feature in the rows (`name`), e.g. "
+        "`Code`; default: its display name, else the first of name, nom, NAME, NOM, Name, "
+        "Nom, code, Code, CODE. An attribute the layer does not have is a 400."
+    ),
+]
+CarriedFields = Annotated[
+    Annotated[list[AttributeName], Field(max_length=1000)] | Literal["*"] | None,
+    Field(
+        description="Attributes carried into each row (`properties`), CSV (`source.<name>` "
+        'columns) and GeoJSON: a list of names, or "*" for all. Default: none.'
+    ),
 ]
 
 
@@ -54,6 +78,10 @@ class OverlapRequest(BaseModel):
     source_filter: PropertyFilter = None
     target_filter: PropertyFilter = None
     min_overlap_ha: float = Field(default=0.01, ge=0, description="Smallest overlap, hectares.")
+    source_label: LabelField = None
+    target_label: LabelField = None
+    source_fields: CarriedFields = None
+    target_fields: CarriedFields = None
 
 
 class ProximityRequest(BaseModel):
@@ -64,6 +92,10 @@ class ProximityRequest(BaseModel):
     k: int | None = Field(default=1, ge=1, description="Nearest targets per source feature.")
     source_filter: PropertyFilter = None
     target_filter: PropertyFilter = None
+    source_label: LabelField = None
+    target_label: LabelField = None
+    source_fields: CarriedFields = None
+    target_fields: CarriedFields = None
 
 
 class ScreenRequest(BaseModel):
@@ -89,23 +121,26 @@ class ZonalRequest(BaseModel):
     )
 
 
-def _render(
-    result: dict[str, Any], fmt: OutputFormat, title: str, lang: messages.Lang = "en"
-) -> Response:
+def _render(result: dict[str, Any], fmt: OutputFormat, title: str) -> Response:
     if fmt == "csv":
         disposition = f'attachment; filename="{title.lower()}.csv"'
         return Response(
-            export.to_csv(result),
+            export.to_csv(result, bom=True),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": disposition},
         )
     if fmt == "geojson":
         return GeoJSONResponse(export.to_geojson(result))
-    if fmt == "html":
-        return HTMLResponse(
-            report.to_html(result, messages.text(f"title.{title.lower()}", lang), lang)
-        )
     return JSONResponse(result)
+
+
+def _report(doc: Document, fmt: OutputFormat) -> Response:
+    """The printable report, shown in the browser and saved under a name with the zone's code
+    (or the layers')."""
+    headers = {"Content-Disposition": f'inline; filename="{doc.filename}.{fmt}"'}
+    if fmt == "pdf":
+        return Response(to_pdf(doc), media_type="application/pdf", headers=headers)
+    return HTMLResponse(to_html(doc), headers=headers)
 
 
 def _answer(
@@ -116,10 +151,13 @@ def _answer(
     engine: Engine,
     run_async: bool,
     who: Principal,
-    lang: messages.Lang = "en",
+    report: ReportOf,
 ) -> Response:
     if not run_async:
-        return _render(work(session, None), fmt, title, lang)
+        result = work(session, None)
+        if fmt in ("html", "pdf"):
+            return _report(report(session, result), fmt)
+        return _render(result, fmt, title)
 
     def job(progress: jobs.Report) -> dict[str, Any]:
         with Session(engine) as own:
@@ -141,6 +179,7 @@ def overlap_endpoint(
     who: Caller,
     format: FormatParam = "json",
     run_async: AsyncParam = False,
+    lang: LangParam = "en",
 ) -> Response:
     def work(s: Session, progress: jobs.Report | None) -> dict[str, Any]:
         return overlap.overlap(
@@ -151,7 +190,10 @@ def overlap_endpoint(
             who=who,
         )
 
-    return _answer(work, "Overlap", format, session, engine, run_async, who)
+    def report(s: Session, result: dict[str, Any]) -> Document:
+        return analysis_document(s, "overlap", result, body.model_dump(), who=who, lang=lang)
+
+    return _answer(work, "Overlap", format, session, engine, run_async, who, report)
 
 
 @router.post(
@@ -164,13 +206,17 @@ def proximity_endpoint(
     who: Caller,
     format: FormatParam = "json",
     run_async: AsyncParam = False,
+    lang: LangParam = "en",
 ) -> Response:
     def work(s: Session, _progress: jobs.Report | None) -> dict[str, Any]:
         return proximity.nearest(
             s, **body.model_dump(), with_geometry=format in _GEOMETRY_FORMATS, who=who
         )
 
-    return _answer(work, "Proximity", format, session, engine, run_async, who)
+    def report(s: Session, result: dict[str, Any]) -> Document:
+        return analysis_document(s, "proximity", result, body.model_dump(), who=who, lang=lang)
+
+    return _answer(work, "Proximity", format, session, engine, run_async, who, report)
 
 
 @router.post(
@@ -199,7 +245,12 @@ def screen_endpoint(
             who=who,
         )
 
-    return _answer(work, "Screening", format, session, engine, run_async, who, lang)
+    def report(s: Session, result: dict[str, Any]) -> Document:
+        return zone_document(
+            s, result, who=who, lang=lang, zone_id=body.zone_id, exclude_id=body.exclude_id
+        )
+
+    return _answer(work, "Screening", format, session, engine, run_async, who, report)
 
 
 @router.post("/analysis/zonal", dependencies=[Analyses], summary="Raster statistics per zone")
@@ -210,10 +261,14 @@ def zonal_endpoint(
     who: Caller,
     format: FormatParam = "json",
     run_async: AsyncParam = False,
+    lang: LangParam = "en",
 ) -> Response:
     def work(s: Session, _progress: jobs.Report | None) -> dict[str, Any]:
         return zonal.zonal(
             s, **body.model_dump(), with_geometry=format in _GEOMETRY_FORMATS, who=who
         )
 
-    return _answer(work, "Zonal", format, session, engine, run_async, who)
+    def report(s: Session, result: dict[str, Any]) -> Document:
+        return analysis_document(s, "zonal", result, body.model_dump(), who=who, lang=lang)
+
+    return _answer(work, "Zonal", format, session, engine, run_async, who, report)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from geo_service.db.access import authenticate
 from geo_service.domain.access import ANONYMOUS, Principal, Role
 from geo_service.errors import Forbidden
+from geo_service.problems import msg
 
 # Route tags a tiles-only key may reach: what a partner's map needs, nothing more.
 TILE_TAGS = {"tiles", "health"}
@@ -66,16 +67,17 @@ def _check_limits(request: Request, principal: Principal) -> None:
     tags = set(getattr(route, "tags", None) or ())
     if principal.tiles_only and not tags & TILE_TAGS:
         raise Forbidden(
-            f"The key '{principal.name}' serves tiles only (tiles, TileJSON, the embed page)",
-            where={"path": request.url.path},
+            msg("access.tiles_only", name=principal.name), where={"path": request.url.path}
         )
     if principal.origins is not None:
         origin = _origin_of(request)
         own = f"{request.url.scheme}://{request.url.netloc}".lower()
         if origin is None or (origin not in principal.origins and origin != own):
+            origins = ", ".join(principal.origins)
             raise Forbidden(
-                f"The key '{principal.name}' may be used only from "
-                f"{', '.join(principal.origins)}" + (f", not from {origin}" if origin else ""),
+                msg("access.origin_not", name=principal.name, origins=origins, origin=origin)
+                if origin
+                else msg("access.origin", name=principal.name, origins=origins),
                 where={"origin": origin},
             )
 
@@ -96,6 +98,8 @@ def get_principal(request: Request, engine: Annotated[Engine, Depends(get_engine
 
 
 def requires(role: Role, action: str) -> Callable[[Principal], Principal]:
+    """A dependency: the caller, if its role is `role` or higher (`action` says for what)."""
+
     def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         principal.require(role, action)
         return principal
@@ -108,5 +112,5 @@ def requires(role: Role, action: str) -> Callable[[Principal], Principal]:
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 DbEngine = Annotated[Engine, Depends(get_engine)]
 Caller = Annotated[Principal, Depends(get_principal)]
-Editor = Annotated[Principal, Depends(requires(Role.editor, "this change"))]
-Admin = Annotated[Principal, Depends(requires(Role.admin, "managing layers and keys"))]
+Editor = Annotated[Principal, Depends(requires(Role.editor, msg("access.change")))]
+Admin = Annotated[Principal, Depends(requires(Role.admin, msg("access.manage")))]

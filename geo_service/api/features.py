@@ -18,13 +18,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
-from geo_service.api.deps import Caller, DbSession, Editor
+from geo_service.api.deps import QUERY_KEYS, Caller, DbSession, Editor
 from geo_service.api.responses import GeoJSONResponse, JSONResponse
 from geo_service.db.models import Layer
 from geo_service.domain import store
 from geo_service.errors import InvalidCRS, InvalidInput
 from geo_service.io import select
 from geo_service.io.write import csv_lines
+from geo_service.problems import msg
 
 router = APIRouter(tags=["OGC API Features"])
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates" / "ogc")
@@ -47,8 +48,10 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/png",
 ]
-# Query parameters with a meaning of their own; any other one filters on a property.
-RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "datetime", "crs", "format"}
+# Query parameters with a meaning of their own (the language of problems, a key sent in the
+# URL too); any other one filters on a property.
+RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "datetime", "crs", "format", "lang",
+            *QUERY_KEYS}  # fmt: skip
 MAX_LIMIT = 10000
 MAX_ID = 2**63 - 1  # ids and versions are PostgreSQL bigints
 GEOJSON = "application/geo+json"
@@ -81,9 +84,7 @@ def parse_bbox(
     except ValueError:
         values = []
     if len(values) != 4 or values[0] > values[2] or values[1] > values[3]:
-        raise InvalidInput(
-            "bbox must be minLon,minLat,maxLon,maxLat with min <= max", where={"bbox": bbox}
-        )
+        raise InvalidInput(msg("bbox.order"), where={"bbox": bbox})
     return values[0], values[1], values[2], values[3]
 
 
@@ -382,7 +383,9 @@ FeatureBody = Annotated[
         media_type=GEOJSON,
         description="A GeoJSON Feature in EPSG:4326 (PATCH: properties to merge, geometry "
         'replaced when given). A member "comment" beside "properties" says why: it is kept '
-        "in the audit log, and a change of an ASM zone's status needs one.",
+        "in the audit log, and a change of an ASM zone's status needs one. Moving a zone to "
+        "gazetted screens it: while a rule fails the move is refused (409, the rules listed) "
+        'unless an "override": {"reason": "..."} member says why (kept in its history).',
         examples=[{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-8.4, 12.1]},
                    "properties": {"name": "Kéniéba-Sud"}}],
     ),
@@ -412,8 +415,7 @@ def content_crs(
 ) -> None:
     if value is not None and value.strip().strip("<>") not in LONLAT_CRS:
         raise InvalidCRS(
-            f"Coordinates must be longitude/latitude in <{CRS84}> (RFC 7946), not "
-            f"{value.strip()[:200]}; import projected data as a file that names its CRS",
+            msg("crs.content_crs", crs84=CRS84, value=value.strip()[:200]),
             where={"Content-Crs": value[:200]},
         )
 
@@ -424,30 +426,47 @@ BodyCrs = Annotated[None, Depends(content_crs)]
 def _parts(body: dict[str, Any], need_geometry: bool) -> tuple[dict | None, dict[str, Any]]:
     """The geometry and properties of a GeoJSON Feature body."""
     if body.get("type") != "Feature":
-        raise InvalidInput('The body must be a GeoJSON Feature ("type": "Feature")')
+        raise InvalidInput(msg("feature.not_feature"))
     crs = body.get("crs")
     if crs is not None:
         name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
         if name not in LONLAT_CRS:
-            raise InvalidCRS(
-                f"The body's crs member names {str(name)[:200]!r}: GeoJSON coordinates must be "
-                "longitude/latitude on WGS84 (RFC 7946); import projected data as a file",
-                where={"field": "crs"},
-            )
+            raise InvalidCRS(msg("crs.member", name=str(name)[:200]), where={"field": "crs"})
     geometry = body.get("geometry")
     if need_geometry and geometry is None:
-        raise InvalidInput("The feature needs a geometry", where={"field": "geometry"})
+        raise InvalidInput(msg("feature.no_geometry"), where={"field": "geometry"})
     properties = body.get("properties") or {}
     if not isinstance(properties, dict):
-        raise InvalidInput("properties must be an object", where={"field": "properties"})
+        raise InvalidInput(msg("feature.properties"), where={"field": "properties"})
     return geometry, properties
 
 
 def _comment(body: dict[str, Any]) -> str | None:
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
-        raise InvalidInput("comment must be a text", where={"field": "comment"})
+        raise InvalidInput(msg("feature.comment"), where={"field": "comment"})
     return comment
+
+
+MAX_REASON = 2000
+
+
+def _override(body: dict[str, Any]) -> str | None:
+    """The reason of an `"override": {"reason": "..."}` member: gazetting a zone that fails a
+    screening rule all the same."""
+    override = body.get("override")
+    if override is None:
+        return None
+    reason = override.get("reason") if isinstance(override, dict) else None
+    if (
+        not isinstance(override, dict)
+        or set(override) != {"reason"}
+        or not isinstance(reason, str)
+        or not reason.strip()
+        or len(reason) > MAX_REASON
+    ):
+        raise InvalidInput(msg("zone.override", max=MAX_REASON), where={"field": "override"})
+    return reason.strip()
 
 
 def if_match(
@@ -466,7 +485,7 @@ def if_match(
     except ValueError:
         version = -1
     if not 0 < version <= MAX_ID:
-        raise InvalidInput("If-Match must be an ETag of this API", where={"If-Match": value[:40]})
+        raise InvalidInput(msg("feature.if_match"), where={"If-Match": value[:40]})
     return version
 
 
@@ -490,8 +509,9 @@ def create_item(
     layer = store.get_layer(session, slug, who)
     geometry, properties = _parts(body, need_geometry=True)
     created = store.create_feature(
-        session, layer, geometry or {}, properties, who=who, comment=_comment(body)
-    )
+        session, layer, geometry or {}, properties, who=who, comment=_comment(body),
+        override=_override(body),
+    )  # fmt: skip
     return _feature_response(request, session, layer, created.id, status=201)
 
 
@@ -510,7 +530,7 @@ def replace_item(
     geometry, properties = _parts(body, need_geometry=True)
     store.update_feature(
         session, layer, feature_id, geometry, properties, replace=True, who=who,
-        expected_version=expected, comment=_comment(body),
+        expected_version=expected, comment=_comment(body), override=_override(body),
     )  # fmt: skip
     return _feature_response(request, session, layer, feature_id)
 
@@ -530,7 +550,7 @@ def update_item(
     geometry, properties = _parts({"type": "Feature", **body}, need_geometry=False)
     store.update_feature(
         session, layer, feature_id, geometry, properties, who=who, expected_version=expected,
-        comment=_comment(body),
+        comment=_comment(body), override=_override(body),
     )  # fmt: skip
     return _feature_response(request, session, layer, feature_id)
 

@@ -7,6 +7,10 @@ GeoJSON needs and the NUL character, which PostgreSQL cannot store in text. Each
 problem-details answer that says where, and nothing behind this gate ever sees the body.
 A NUL in the path or query string is refused the same way. Multipart uploads keep their own
 limit (io/upload.py), checked while they stream to disk.
+
+Every request also learns here the language its answers speak (api/errors.request_language):
+the gate's own refusals are said in it, and behind the gate `problems.current_language()`
+gives it.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from urllib.parse import unquote_to_bytes
 
 import orjson
 
-from geo_service.api.errors import problem
+from geo_service.analysis.messages import Lang
+from geo_service.api.errors import problem, request_language
+from geo_service.problems import Message, known, msg, speaking
 
 Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+Event = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Event]]
+Send = Callable[[Event], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
@@ -33,28 +39,44 @@ def _is_json(content_type: str) -> bool:
     return media in ("", "application/json", "text/json") or media.endswith("+json")
 
 
-def check_json(body: bytes, max_depth: int) -> str | None:
+# What orjson says of broken JSON, when we can say it in French too.
+_JSON_REASONS = {
+    "unexpected end of data": msg("json.end_of_data"),
+    "unexpected character": msg("json.unexpected_character"),
+    "unexpected character, expected a JSON value": msg("json.expected_value"),
+    "number is infinity when parsed as double": msg("json.infinity"),
+    "trailing comma is not allowed": msg("json.trailing_comma"),
+    "unexpected content after document": msg("json.after_document"),
+    "no low surrogate in string": msg("json.no_low_surrogate"),
+}
+
+
+def check_json(body: bytes, max_depth: int) -> Message | None:
     """Why `body` is not acceptable JSON, or None when it is."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        return f"The body is not valid JSON: {exc}"
+        return msg(
+            "guard.not_json",
+            reason=known(exc.msg, _JSON_REASONS),
+            line=exc.lineno,
+            column=exc.colno,
+            char=exc.pos,
+        )
     # Iterative, so that no depth can overflow the interpreter's stack; arrays of numbers
     # (coordinates) are leaves and are not walked.
     stack: list[tuple[Any, int, str]] = [(document, 1, "$")]
     while stack:
         value, depth, where = stack.pop()
         if depth > max_depth:
-            return f"The body nests deeper than {max_depth} levels (at {where[:200]})"
+            return msg("guard.too_deep", max_depth=max_depth, where=where[:200])
         if isinstance(value, str):
             if "\x00" in value:
-                return (
-                    f"Text at {where[:200]} holds a NUL character (\\u0000), which cannot be stored"
-                )
+                return msg("guard.nul_in_text", where=where[:200])
         elif isinstance(value, dict):
             for key, item in value.items():
                 if "\x00" in key:
-                    return f"A member name in {where[:200]} holds a NUL character (\\u0000)"
+                    return msg("guard.nul_in_name", where=where[:200])
                 stack.append((item, depth + 1, f"{where}.{key[:40]}"))
         elif isinstance(value, list) and value and not isinstance(value[0], int | float):
             stack.extend((item, depth + 1, f"{where}[{i}]") for i, item in enumerate(value))
@@ -73,9 +95,23 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        lang = request_language(scope)
+        with speaking(lang):
+            await self._gate(scope, receive, send, lang)
+
+    async def _gate(self, scope: Scope, receive: Receive, send: Send, lang: Lang) -> None:
         path = scope.get("path", "")
+
+        async def refuse(status: int, kind: str, title: Message, detail: Message) -> None:
+            response = problem(
+                status, title, detail, instance=path[:500], type_=f"/problems/{kind}", lang=lang
+            )
+            await response(scope, receive, send)
+
         if "\x00" in path or b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
-            await self._refuse(send, 400, "Invalid request", "The URL holds a NUL character", path)
+            await refuse(
+                400, "invalid-request", msg("title.invalid_request"), msg("guard.nul_in_url")
+            )
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         content_type = headers.get(b"content-type", b"").decode("latin-1")
@@ -83,13 +119,10 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         limit = self.max_json_bytes
-        too_large = (
-            f"The JSON body exceeds the limit of {limit / 2**20:.3g} MiB; send large data as a "
-            "file to /layers/{slug}/import"
-        )
+        too_large = msg("guard.too_large", limit_mb=limit / 2**20)
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, 413, "Body too large", too_large, path)
+            await refuse(413, "body-too-large", msg("title.body_too_large"), too_large)
             return
         chunks: list[bytes] = []
         size = 0
@@ -101,7 +134,7 @@ class BodyGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await self._refuse(send, 413, "Body too large", too_large, path)
+                await refuse(413, "body-too-large", msg("title.body_too_large"), too_large)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -109,11 +142,11 @@ class BodyGuard:
         if body.strip():
             why = check_json(body, self.max_depth)
             if why is not None:
-                await self._refuse(send, 400, "Malformed JSON", why, path)
+                await refuse(400, "malformed-json", msg("title.malformed_json"), why)
                 return
         replayed = False
 
-        async def replay() -> Message:
+        async def replay() -> Event:
             nonlocal replayed
             if not replayed:
                 replayed = True
@@ -121,19 +154,3 @@ class BodyGuard:
             return await receive()
 
         await self.app(scope, replay, send)
-
-    @staticmethod
-    async def _refuse(send: Send, status: int, title: str, detail: str, path: str) -> None:
-        kind = "/problems/" + title.lower().replace(" ", "-")
-        response = problem(status, title, detail, instance=path[:500], type_=kind)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(response.body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": response.body})

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
@@ -23,13 +23,14 @@ from geo_service.api.limits import Exports, Imports
 from geo_service.api.responses import JSONResponse
 from geo_service.db.models import Layer
 from geo_service.domain import store
-from geo_service.domain.access import Principal, check_visibility
+from geo_service.domain.access import Principal, Role, check_visibility
 from geo_service.domain.kinds import Kind
 from geo_service.io import raster, select
 from geo_service.io.formats import FORMATS, export_format
 from geo_service.io.load import ImportOptions, import_file
 from geo_service.io.upload import Upload, receive
 from geo_service.io.write import export
+from geo_service.problems import msg
 
 router = APIRouter(tags=["layers"])
 
@@ -55,10 +56,45 @@ class LayerCreate(BaseModel):
     attribution: str | None = Field(default=None, max_length=2000)
 
 
+Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#1f77b4"])]
+
+
+class LayerStyle(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    colour: Colour | None = Field(
+        default=None, description="The layer's colour (default: the palette's, by layer id)."
+    )
+    by: str | None = Field(
+        default=None, max_length=200, description="The attribute whose values colour features."
+    )
+    categories: Annotated[dict[Annotated[str, Field(max_length=200)], Colour], Field(
+        max_length=100
+    )] | None = Field(
+        default=None,
+        description="A colour per value of `by`; left out, one per value found in the layer "
+        "(the most frequent first, up to 12; other values take the layer's colour).",
+    )  # fmt: skip
+
+
 class LayerUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     slug: str | None = Field(default=None, description="A new slug renames the layer.")
-    title: str | None = Field(default=None, max_length=500)
+    title: str | None = Field(default=None, min_length=1, max_length=500)
+    title_fr: str | None = Field(
+        default=None, max_length=500, description="The title in French (null or '': `title`)."
+    )
+    title_en: str | None = Field(
+        default=None, max_length=500, description="The title in English (null or '': `title`)."
+    )
+    style: LayerStyle | None = Field(
+        default=None, description="How the map draws the layer; {} or null: the defaults."
+    )
+    sort_order: int | None = Field(
+        default=None,
+        ge=-(2**31),
+        lt=2**31,
+        description="Order among the layers of its kind in the layer panel (lower first).",
+    )
     theme: str | None = None
     visibility: Visibility | None = Field(default=None, description=_VISIBILITY)
     shared_with: Names | None = None
@@ -67,8 +103,18 @@ class LayerUpdate(BaseModel):
     attribution: str | None = Field(default=None, max_length=2000)
 
 
-def _describe(session: Session, layer: Layer) -> dict[str, Any]:
+def _manager(who: Caller) -> Principal:
+    """An editor or an admin: whether it may manage a given layer is decided with the layer."""
+    who.require(Role.editor, msg("access.manage_layer"))
+    return who
+
+
+Manager = Annotated[Principal, Depends(_manager)]
+
+
+def _describe(session: Session, layer: Layer, who: Principal) -> dict[str, Any]:
     description = store.describe_layer(session, layer)
+    description["can_manage"] = store.may_manage(layer, who)
     if layer.storage == "raster" and layer.raster_path and Path(layer.raster_path).exists():
         info = raster.describe(Path(layer.raster_path))
         description["extent"] = info.pop("extent")
@@ -78,29 +124,39 @@ def _describe(session: Session, layer: Layer) -> dict[str, Any]:
 
 @router.get("/layers", summary="Every layer the caller may read, with count and extent")
 def list_layers(session: DbSession, who: Caller) -> list[dict[str, Any]]:
-    return [_describe(session, layer) for layer in store.list_layers(session, who)]
+    return [_describe(session, layer, who) for layer in store.list_layers(session, who)]
 
 
 @router.post("/layers", status_code=201, summary="Create an empty layer (admin)")
 def create_layer(body: LayerCreate, session: DbSession, who: Admin) -> JSONResponse:
     layer = store.create_layer(session, who=who, **body.model_dump())
-    return JSONResponse(_describe(session, layer), status_code=201)
+    return JSONResponse(_describe(session, layer, who), status_code=201)
 
 
 @router.get("/layers/{slug}", summary="A layer: count, extent, geometry types, attributes")
 def get_layer(slug: str, session: DbSession, who: Caller) -> dict[str, Any]:
-    return _describe(session, store.get_layer(session, slug, who))
+    return _describe(session, store.get_layer(session, slug, who), who)
 
 
-@router.patch("/layers/{slug}", summary="Rename, re-describe or share a layer (admin)")
-def update_layer(slug: str, body: LayerUpdate, session: DbSession, who: Admin) -> dict[str, Any]:
+@router.patch(
+    "/layers/{slug}",
+    summary="Rename, retitle, restyle, reorder or share a layer (an admin, or its owner)",
+    description="The layer's owner (the editor who imported or created it) or an admin may "
+    "change it; any other key gets 403, whether the layer exists or not. Members left out "
+    "are unchanged; `style` is replaced as a whole.",
+)
+def update_layer(slug: str, body: LayerUpdate, session: DbSession, who: Manager) -> dict[str, Any]:
     layer = store.update_layer(session, slug, who, **body.model_dump(exclude_unset=True))
-    return _describe(session, layer)
+    return _describe(session, layer, who)
 
 
-@router.delete("/layers/{slug}", status_code=204, summary="Delete a layer and its features (admin)")
-def delete_layer(slug: str, session: DbSession, who: Admin) -> Response:
-    raster_path = store.get_layer(session, slug, who).raster_path
+@router.delete(
+    "/layers/{slug}",
+    status_code=204,
+    summary="Delete a layer and its features (an admin, or its owner)",
+)
+def delete_layer(slug: str, session: DbSession, who: Manager) -> Response:
+    raster_path = store.managed_layer(session, slug, who).raster_path
     store.delete_layer(session, slug, who)
     session.commit()
     if raster_path:

@@ -22,6 +22,7 @@ from fastapi import Depends, Request
 from geo_service.api.deps import get_principal
 from geo_service.domain.access import Principal
 from geo_service.errors import TooManyRequests
+from geo_service.problems import msg
 from geo_service.settings import RateLimitSettings
 
 _MAX_CLIENTS = 100_000  # buckets kept before the full ones are forgotten
@@ -59,6 +60,15 @@ class Buckets:
             del self._tokens[client]
 
 
+# What each kind of endpoint is called in a refusal ("Too many analyses for this key").
+_WHAT = {
+    "analyses": msg("rate.analyses"),
+    "screenings": msg("rate.screenings"),
+    "imports": msg("rate.imports"),
+    "exports": msg("rate.exports"),
+}
+
+
 class RateLimits:
     """The buckets of one app, by kind of endpoint."""
 
@@ -79,9 +89,11 @@ def limited(kind: str) -> Callable[..., None]:
         wait = request.app.state.rate_limits.kinds[kind].take(client)
         if wait > 0:
             seconds = max(1, int(wait + 0.999))
+            what = _WHAT[kind]
             raise TooManyRequests(
-                f"Too many {kind} for {'this key' if who.authenticated else 'this address'}; "
-                f"try again in {seconds} s",
+                msg("rate.key", what=what, seconds=seconds)
+                if who.authenticated
+                else msg("rate.address", what=what, seconds=seconds),
                 where={"limit": kind},
                 headers={"Retry-After": str(seconds)},
             )

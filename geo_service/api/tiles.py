@@ -13,12 +13,19 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from geo_service.analysis.messages import Lang
 from geo_service.api.deps import QUERY_KEYS, Caller, DbEngine
+from geo_service.api.errors import status_for
 from geo_service.api.web import messages
+from geo_service.domain import store
 from geo_service.domain.access import Principal
-from geo_service.errors import InvalidInput, NotFound
+from geo_service.domain.styles import palette_colour
+from geo_service.errors import GeoServiceError, InvalidInput, NotFound
+from geo_service.problems import in_language, msg, pick_language
 from geo_service.settings import Settings
 from geo_service.tiles import catalog, mvt, raster, serve, tilejson
 
@@ -293,7 +300,7 @@ def tile_matrix_sets(request: Request) -> dict[str, Any]:
 @router.get("/tileMatrixSets/{tms}", summary="OGC API Tiles: a tile matrix set definition")
 def tile_matrix_set(tms: str) -> Response:
     if tms != TMS_ID:
-        raise NotFound(f"No tile matrix set '{tms}'; this service uses {TMS_ID}")
+        raise NotFound(msg("tiles.no_tms", tms=tms, id=TMS_ID))
     body = morecantile.tms.get(TMS_ID).model_dump_json(exclude_none=True, by_alias=True)
     return Response(body, media_type="application/json")
 
@@ -307,20 +314,54 @@ def tile_matrix_set(tms: str) -> Response:
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
-def basemap_tile(request: Request, z: Z, x: X, y: Y, if_none_match: IfNoneMatch = None) -> Response:
-    return _send(serve.basemap_tile(_settings(request), z, x, y, if_none_match))
+def basemap_tile(
+    request: Request,
+    z: Z,
+    x: X,
+    y: Y,
+    if_none_match: IfNoneMatch = None,
+    lang: Annotated[
+        Literal["en", "fr"], Query(description="Language of country names and graticule figures.")
+    ] = "en",
+) -> Response:
+    return _send(serve.basemap_tile(_settings(request), z, x, y, if_none_match, lang))
 
 
-@router.get("/embed", response_class=HTMLResponse, summary="A full-page map for an iframe")
+@router.get(
+    "/embed",
+    response_class=HTMLResponse,
+    summary="A full-page map for an iframe (without `layers`: how to embed one)",
+)
 def embed(
     request: Request,
     engine: DbEngine,
     who: Caller,
-    layers: Annotated[str, Query(description="Layer slugs, comma-separated.")],
+    layers: Annotated[
+        str | None,
+        Query(description="Layer slugs, comma-separated; without it, a page on how to embed."),
+    ] = None,
     bbox: Annotated[
         str | None, Query(description="minLon,minLat,maxLon,maxLat to show (EPSG:4326).")
     ] = None,
-    lang: Annotated[Literal["fr", "en"], Query(description="Language of labels.")] = "fr",
+    lang: Annotated[
+        Literal["fr", "en"] | None, Query(description="Language of labels (default fr).")
+    ] = None,
+) -> Response:
+    """The map; a person who reaches it without layers, or with a mistake in them, gets a page
+    in their language saying how to embed (an iframe shows it, where a JSON error would be
+    gibberish). Programs that do not accept HTML get the problem as JSON."""
+    if layers is None:
+        return _embed_help(request, engine, who, lang, 200)
+    try:
+        return _embed_map(request, engine, who, layers, bbox, lang or "fr")
+    except GeoServiceError as exc:
+        if "text/html" not in request.headers.get("accept", "") or status_for(exc) >= 500:
+            raise
+        return _embed_help(request, engine, who, lang, status_for(exc), exc.detail)
+
+
+def _embed_map(
+    request: Request, engine: Engine, who: Principal, layers: str, bbox: str | None, lang: str
 ) -> Response:
     slugs = catalog.parse_slugs(layers)
     # A key given in the page's URL is passed on to its tile URLs (an iframe sends no header).
@@ -337,15 +378,22 @@ def embed(
     config = {
         "lang": lang,
         "messages": messages(lang),
+        # A tiles-only key may not read features: popups then show the tile's own attributes.
+        "features": not who.tiles_only,
         "bbox": _parse_bbox(bbox),
         "basemap": _settings(request).api.basemap_url,
         "layers": [
             {
                 "slug": s,
                 "title": info[s]["title"],
+                "title_fr": info[s]["title_fr"],
+                "title_en": info[s]["title_en"],
                 "kind": info[s]["kind"],
                 "theme": info[s]["theme"],
                 "storage": info[s]["storage"],
+                "style": info[s]["style"],
+                "colour": info[s]["style"].get("colour") or palette_colour(info[s]["id"]),
+                "geometry_types": info[s]["geometry_types"],
                 "tiles": src["tiles"][0],
                 "bounds": src["bounds"],
                 "attribution": src.get("attribution", ""),
@@ -362,6 +410,46 @@ def embed(
     )
 
 
+def _embed_help(
+    request: Request,
+    engine: Engine,
+    who: Principal,
+    lang: Lang | None,
+    status: int,
+    problem: str | None = None,
+) -> Response:
+    """How to embed a map, with an example on layers the caller may embed, and what was wrong
+    (`problem`, said in the page's language) when the page was asked for with a mistake."""
+    chosen = lang or pick_language(None, request.headers.get("accept-language"))
+    with Session(engine) as session:
+        vector = [layer for layer in store.list_layers(session, who) if layer.storage == "vector"]
+    # Planning zones and titles first: what partners embed most.
+    vector.sort(key=lambda layer: (layer.kind not in ("asm_zone", "concession"), layer.kind))
+    base = _base_url(request).rstrip("/")
+    sample = ",".join(layer.slug for layer in vector[:2]) or "asm-zones"
+    example = f"{base}/embed?{urlencode({'layers': sample, 'lang': chosen}, safe=',')}"
+    return templates.TemplateResponse(
+        request,
+        "embed-help.html",
+        {
+            "lang": chosen,
+            "m": messages(chosen),
+            "problem": in_language(problem, chosen),
+            "example": example,
+            "layers": [
+                (
+                    layer.slug,
+                    layer.title,
+                    f"{base}/embed?{urlencode({'layers': layer.slug, 'lang': chosen})}",
+                )
+                for layer in vector[:50]
+            ],
+        },
+        status_code=status,
+        headers={"Cache-Control": "private, no-cache"},
+    )
+
+
 def _parse_bbox(bbox: str | None) -> list[float] | None:
     if not bbox:
         return None
@@ -374,16 +462,14 @@ def _parse_bbox(bbox: str | None) -> list[float] | None:
         or not (-180 <= values[0] < values[2] <= 180)
         or not (-90 <= values[1] < values[3] <= 90)
     ):
-        raise InvalidInput(
-            "bbox must be minLon,minLat,maxLon,maxLat in degrees, min < max", where={"bbox": bbox}
-        )
+        raise InvalidInput(msg("bbox.degrees"), where={"bbox": bbox})
     return values
 
 
 @router.get("/embed/assets/{name}", include_in_schema=False)
 def embed_asset(name: str) -> Response:
     if name not in EMBED_ASSETS:
-        raise NotFound(f"No embed asset '{name}'")
+        raise NotFound(msg("embed.no_asset", name=name))
     return FileResponse(
         EMBED / name, media_type=EMBED_ASSETS[name], headers={"Cache-Control": "no-cache"}
     )

@@ -15,9 +15,9 @@ from starlette.staticfiles import StaticFiles
 from geo_service import __version__
 from geo_service.domain.access import VISIBILITIES
 from geo_service.domain.kinds import ZONE_TRANSITIONS
+from geo_service.problems import LANGUAGES, pick_language
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-LANGUAGES = ("en", "fr")
 
 # Vendored libraries change only with a new version of the package: cache them for a year.
 # The app's own files are revalidated by ETag on each load (a 304 costs a few hundred bytes).
@@ -27,30 +27,6 @@ APP_CACHE = "no-cache"
 router = APIRouter()
 templates = Jinja2Templates(directory=WEB / "templates")
 static_files = StaticFiles(directory=WEB / "static")
-
-
-def pick_language(lang: str | None, accept_language: str | None) -> str:
-    """`lang` when supported, else the first supported language of Accept-Language, else en.
-
-    >>> pick_language(None, "fr-FR,fr;q=0.9,en;q=0.8")
-    'fr'
-    """
-    if lang in LANGUAGES:
-        return lang
-    weighted: list[tuple[float, str]] = []
-    for part in (accept_language or "").split(","):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        weighted.append((quality, tag.split("-")[0].lower()))
-    for _, code in sorted(weighted, key=lambda w: -w[0]):
-        if code in LANGUAGES:
-            return code
-    return "en"
 
 
 @lru_cache
@@ -72,6 +48,7 @@ def map_page(
         "languages": list(LANGUAGES),
         "basemap_url": settings.api.basemap_url,
         "fallback_basemap_url": "/basemap/{z}/{x}/{y}.png",
+        "basemaps": [basemap.model_dump() for basemap in settings.api.basemaps],
         "zone_transitions": {k: sorted(v) for k, v in ZONE_TRANSITIONS.items()},
         "max_upload_mb": settings.api.max_upload_mb,
         "visibilities": list(reversed(VISIBILITIES)),  # narrowest first: the default leads

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from geo_service.db.models import ApiKey
 from geo_service.domain.access import Principal, Role
 from geo_service.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from geo_service.problems import msg
 
 KEY_PREFIX = "gs_"
 # People's and organisations' names as they are written: "Awa Traoré", "N'Diaye & fils".
@@ -78,11 +79,7 @@ def visible(
 
 def _check_name(name: str) -> str:
     if not NAME.fullmatch(name or ""):
-        raise InvalidInput(
-            "A key's name is 1-63 letters (accents too), digits, spaces and . , ' & @ ( ) - _, "
-            "starting with a letter or digit",
-            where={"name": name},
-        )
+        raise InvalidInput(msg("key.name"), where={"name": name})
     return name
 
 
@@ -101,9 +98,9 @@ def create_key(
     try:
         role = Role(role)
     except ValueError:
+        roles = ", ".join(r.value for r in Role)
         raise InvalidInput(
-            f"Unknown role '{role}'; roles: {', '.join(r.value for r in Role)}",
-            where={"role": role},
+            msg("key.unknown_role", role=role, roles=roles), where={"role": role}
         ) from None
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
@@ -122,17 +119,14 @@ def create_key(
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise Conflict(f"A key named '{name}' exists already", where={"name": name}) from None
+        raise Conflict(msg("key.exists", name=name), where={"name": name}) from None
     return secret, key
 
 
 def _origin(value: str) -> str:
     value = value.strip().rstrip("/")
     if not re.fullmatch(r"https?://[^/\s]+", value):
-        raise InvalidInput(
-            f"An origin is a scheme and a host, such as https://partner.org: not '{value}'",
-            where={"origin": value},
-        )
+        raise InvalidInput(msg("key.origin", origin=value), where={"origin": value})
     return value.lower()
 
 
@@ -143,7 +137,7 @@ def list_keys(session: Session) -> list[ApiKey]:
 def revoke_key(session: Session, name: str) -> ApiKey:
     key = session.scalar(select(ApiKey).where(ApiKey.name == name))
     if key is None:
-        raise NotFound(f"No key named '{name}'", where={"name": name})
+        raise NotFound(msg("key.unknown", name=name), where={"name": name})
     if key.revoked_at is None:
         session.execute(
             text("UPDATE api_keys SET revoked_at = now() WHERE id = :id"), {"id": key.id}
@@ -178,7 +172,7 @@ def authenticate(conn: Connection, secret: str) -> Principal:
     """The principal of a key's secret; Unauthorized for an unknown or revoked key."""
     row = conn.exec_driver_sql(_AUTHENTICATE, {"hash": hash_key(secret.strip())}).first()
     if row is None:
-        raise Unauthorized("The access key is unknown or has been revoked")
+        raise Unauthorized(msg("key.refused"))
     key_id, name, role, groups, layers, origins, tiles_only = row
     _note_use(conn, key_id)
     return Principal(

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 
 from geo_service.db.local import LocalCluster, find_bindir
+from geo_service.problems import Message, msg
 from geo_service.settings import DatabaseSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -42,7 +43,8 @@ CONNECT_TIMEOUT = 5  # seconds; a server slower than this to accept counts as do
 
 class Unreachable(psycopg.OperationalError):
     """A new connection to the database failed. The message says why in plain words with the
-    address, never a password nor the server's own text (that is the `__cause__`, for logs)."""
+    address, never a password nor the server's own text (that is the `__cause__`, for logs);
+    `args[0]` is a message of problems.py, which can be said in French too."""
 
 
 def make_engine(url: str, pool_size: int = 8, cluster: LocalCluster | None = None) -> Engine:
@@ -72,7 +74,7 @@ def make_engine(url: str, pool_size: int = 8, cluster: LocalCluster | None = Non
             if port is None:
                 # Stopped (no postmaster.pid): answer at once rather than knock on a port that
                 # something else may hold by now.
-                raise Unreachable("the embedded database is not running")
+                raise Unreachable(msg("db.not_running"))
             cparams["port"] = port
         try:
             return dialect.connect(*cargs, **cparams)
@@ -82,25 +84,25 @@ def make_engine(url: str, pool_size: int = 8, cluster: LocalCluster | None = Non
     return engine
 
 
-def _why(exc: psycopg.OperationalError, cparams: dict[str, Any]) -> str:
+def _why(exc: psycopg.OperationalError, cparams: dict[str, Any]) -> Message:
     """Why a connection failed, in plain words: 'the database at 127.0.0.1:5433 refuses
     connections'."""
-    where = f"the database at {cparams.get('host') or 'localhost'}:{cparams.get('port') or 5432}"
+    address = f"{cparams.get('host') or 'localhost'}:{cparams.get('port') or 5432}"
     if isinstance(exc, psycopg.errors.ConnectionTimeout):
-        return f"{where} does not answer within {cparams.get('connect_timeout')} s"
+        return msg("db.no_answer", address=address, seconds=cparams.get("connect_timeout"))
     state = exc.sqlstate or ""
     if state.startswith("28"):
-        return f"{where} refuses the configured user or password"
+        return msg("db.login_refused", address=address)
     if state == "3D000":
-        return f"{where} has no database named {cparams.get('dbname')!r}"
+        return msg("db.no_database", address=address, name=cparams.get("dbname"))
     if state == "57P03":
-        return f"{where} is starting up, shutting down or recovering"
+        return msg("db.starting", address=address)
     if state.startswith("53"):
-        return f"{where} is out of connection slots, memory or disk"
+        return msg("db.full", address=address)
     # libpq's own failures carry no SQLSTATE; the refusal is the common one (server stopped).
     if "Connection refused" in str(exc):
-        return f"{where} refuses connections"
-    return f"{where} cannot be reached"
+        return msg("db.refuses", address=address)
+    return msg("db.unreachable", address=address)
 
 
 def alembic_config(url: str) -> Config:

@@ -39,6 +39,9 @@ class Layer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     title: Mapped[str] = mapped_column(Text)
+    # The title in each language of the interface, when it differs from `title` (0005).
+    title_fr: Mapped[str | None] = mapped_column(Text)
+    title_en: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(32))
     description: Mapped[str | None] = mapped_column(Text)
     visibility: Mapped[str] = mapped_column(String(16), server_default="public")
@@ -54,6 +57,10 @@ class Layer(Base):
     shared_groups: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     # Bumped by every change to the layer or its features: tile cache keys and ETags carry it.
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # How the map draws it ({colour, by, categories}; {} = the defaults) and where the layer
+    # panel lists it among the layers of its kind (lower first).
+    style: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    sort_order: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -67,6 +74,7 @@ class Layer(Base):
             "visibility IN ('public', 'internal', 'private')", name="layers_visibility"
         ),
         CheckConstraint("storage IN ('vector', 'raster')", name="layers_storage"),
+        CheckConstraint("jsonb_typeof(style) = 'object'", name="layers_style_object"),
     )
 
 

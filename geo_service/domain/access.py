@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from geo_service.errors import Forbidden, InvalidInput, Unauthorized
+from geo_service.problems import msg
 
 
 class Role(StrEnum):
@@ -58,17 +59,23 @@ class Principal:
     def allows(self, role: Role) -> bool:
         return self.role is not None and self.role.rank >= role.rank
 
-    def require(self, role: Role, action: str = "this") -> None:
-        """Unauthorized without a key, Forbidden with a key of a lower role."""
+    def require(self, role: Role, action: str = msg("access.this")) -> None:
+        """Unauthorized without a key, Forbidden with a key of a lower role; `action` says for
+        what the role is needed ("this change", best a message of problems.py)."""
         if not self.authenticated:
             raise Unauthorized(
-                f"{action[:1].upper()}{action[1:]} needs an access key with the role {role} "
-                "or higher: send it as `Authorization: Bearer <key>` or `X-API-Key`",
+                msg("access.needs_key", role=str(role), action=action),
                 where={"role": str(role)},
             )
         if not self.allows(role):
             raise Forbidden(
-                f"The key '{self.name}' has the role {self.role}; {action} needs {role}",
+                msg(
+                    "access.role_too_low",
+                    name=self.name,
+                    role=str(self.role),
+                    needed=str(role),
+                    action=action,
+                ),
                 where={"role": str(self.role), "needs": str(role)},
             )
 
@@ -81,6 +88,6 @@ OPERATOR = Principal("operator", Role.admin)
 def check_visibility(value: str) -> str:
     if value not in VISIBILITIES:
         raise InvalidInput(
-            f"visibility must be one of {', '.join(VISIBILITIES)}", where={"visibility": value}
+            msg("access.visibility", choices=", ".join(VISIBILITIES)), where={"visibility": value}
         )
     return value

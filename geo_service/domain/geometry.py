@@ -10,6 +10,21 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from geo_service.errors import InvalidCRS, InvalidGeometry
+from geo_service.problems import known, msg
+
+# What GEOS says of invalid geometries (before the "[x y]" of where), in words we can translate.
+_GEOS_REASONS = {
+    "Self-intersection": msg("geos.self_intersection"),
+    "Ring Self-intersection": msg("geos.ring_self_intersection"),
+    "Too few points in geometry component": msg("geos.too_few_points"),
+    "Hole lies outside shell": msg("geos.hole_outside_shell"),
+    "Holes are nested": msg("geos.nested_holes"),
+    "Interior is disconnected": msg("geos.disconnected_interior"),
+    "Nested shells": msg("geos.nested_shells"),
+    "Duplicate Rings": msg("geos.duplicate_rings"),
+    "Ring is not closed": msg("geos.unclosed_ring"),
+    "Invalid Coordinate": msg("geos.invalid_coordinate"),
+}
 
 
 @dataclass
@@ -20,25 +35,21 @@ class CheckedGeometry:
 
 def parse_geojson(obj: Any, where: Any = None) -> BaseGeometry:
     if not isinstance(obj, dict) or "type" not in obj:
-        raise InvalidGeometry("Geometry must be a GeoJSON geometry object", where=where)
+        raise InvalidGeometry(msg("geometry.not_geojson"), where=where)
     try:
         geom = shape(obj)
     except Exception as exc:  # shapely raises several types for malformed coordinates
-        raise InvalidGeometry(f"Malformed GeoJSON geometry: {exc}", where=where) from None
+        raise InvalidGeometry(msg("geometry.malformed", reason=str(exc)), where=where) from None
     if geom.is_empty:
-        raise InvalidGeometry("Geometry is empty", where=where)
+        raise InvalidGeometry(msg("geometry.empty"), where=where)
     return geom
 
 
 def check_lonlat(geom: BaseGeometry, where: Any = None) -> None:
     minx, miny, maxx, maxy = geom.bounds
     if minx < -180.0001 or maxx > 180.0001 or miny < -90.0001 or maxy > 90.0001:
-        raise InvalidCRS(
-            f"Coordinates out of longitude/latitude range (bounds {minx:.6g}, {miny:.6g}, "
-            f"{maxx:.6g}, {maxy:.6g}): GeoJSON must be in EPSG:4326; projected data must be "
-            "imported as a file that names its CRS",
-            where=where,
-        )
+        bounds = f"{minx:.6g}, {miny:.6g}, {maxx:.6g}, {maxy:.6g}"
+        raise InvalidCRS(msg("geometry.out_of_range", bounds=bounds), where=where)
 
 
 def _polygonal_part(geom: BaseGeometry) -> BaseGeometry:
@@ -60,13 +71,15 @@ def check_geometry(
     if geom.is_valid:
         return CheckedGeometry(geom)
     reason = shapely.is_valid_reason(geom)
+    said, bracket, rest = reason.partition("[")
+    words = {"reason": known(said, _GEOS_REASONS), "at": bracket + rest}
     if strict:
-        raise InvalidGeometry(f"Invalid geometry: {reason}", where=where)
+        raise InvalidGeometry(msg("geometry.invalid", **words), where=where)
     fixed = shapely.make_valid(geom)
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         fixed = _polygonal_part(fixed)
     if fixed.is_empty:
-        raise InvalidGeometry(f"Invalid geometry that cannot be repaired: {reason}", where=where)
+        raise InvalidGeometry(msg("geometry.unrepairable", **words), where=where)
     return CheckedGeometry(fixed, repaired=reason)
 
 

@@ -16,8 +16,10 @@ from enum import StrEnum
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from geo_service.errors import Conflict, InvalidAttributes, InvalidGeometry
+from geo_service.problems import joined, msg, pydantic_message
 
 
 class Kind(StrEnum):
@@ -142,7 +144,7 @@ class MineSite(KindAttributes):
             and self.women_workers is not None
             and self.women_workers > self.workers
         ):
-            raise ValueError("women_workers cannot exceed workers")
+            raise PydanticCustomError("women_over_workers", msg("validation.women_over_workers"))
         return self
 
 
@@ -160,7 +162,9 @@ class Concession(KindAttributes):
     @model_validator(mode="after")
     def _expiry_after_grant(self) -> Concession:
         if self.granted and self.expires and self.expires < self.granted:
-            raise ValueError("expires must not be before granted")
+            raise PydanticCustomError(
+                "expires_before_granted", msg("validation.expires_before_granted")
+            )
         return self
 
 
@@ -205,7 +209,9 @@ class AsmZone(KindAttributes):
     @model_validator(mode="after")
     def _dates_in_order(self) -> AsmZone:
         if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
-            raise ValueError("effective_to must not be before effective_from")
+            raise PydanticCustomError(
+                "effective_to_before_from", msg("validation.effective_to_before_from")
+            )
         return self
 
 
@@ -238,6 +244,11 @@ ZONE_TRANSITIONS: dict[str, set[str]] = {
     "suspended": {"gazetted", "retired"},
     "retired": set(),
 }
+# Gazetting is a legal decision: a move to this status is screened (analysis/screen.py) and
+# refused while a rule fails, unless the mover overrides it with a reason kept in the history.
+SCREENED_STATUS = "gazetted"
+# Zones in force: deleting one is an admin's act; anyone else retires it (a status move).
+ADMIN_DELETE_STATUSES = frozenset({"gazetted", "suspended"})
 
 
 def parse_kind(kind: str) -> Kind:
@@ -245,7 +256,7 @@ def parse_kind(kind: str) -> Kind:
         return Kind(kind)
     except ValueError:
         names = ", ".join(k.value for k in Kind)
-        raise InvalidAttributes(f"Unknown kind '{kind}'; known kinds: {names}") from None
+        raise InvalidAttributes(msg("kind.unknown", kind=kind, kinds=names)) from None
 
 
 def _jsonable(value: Any) -> Any:
@@ -265,17 +276,19 @@ def validate_properties(kind: str | Kind, properties: dict[str, Any], where: Any
     try:
         parsed = model.model_validate(clean)
     except ValidationError as exc:
-        problems = [
-            {
-                "field": ".".join(str(p) for p in err["loc"]) or "(feature)",
-                "message": err["msg"],
-                "value": _jsonable(err.get("input")) if err["loc"] else None,
-            }
-            for err in exc.errors(include_url=False)
-        ]
-        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        problems: list[dict[str, Any]] = []
+        said: list[str] = []
+        for err in exc.errors(include_url=False):
+            field = ".".join(str(p) for p in err["loc"])
+            message = pydantic_message(err)
+            value = _jsonable(err.get("input")) if field else None
+            problems.append({"field": field or "(feature)", "message": message, "value": value})
+            # A check across fields (the whole feature's) names its fields itself.
+            said.append(msg("validation.at", where=field, message=message) if field else message)
         raise InvalidAttributes(
-            f"Attributes do not fit kind '{kind}': {summary}", where=where, errors=problems
+            msg("kind.attributes", kind=str(kind), summary=joined(said)),
+            where=where,
+            errors=problems,
         ) from None
     data = parsed.model_dump(exclude_none=True)
     return {k: _jsonable(v) for k, v in data.items()}
@@ -285,16 +298,17 @@ def check_geometry_type(kind: str | Kind, geometry_type: str, where: Any = None)
     allowed = GEOMETRY_TYPES[parse_kind(str(kind))]
     if allowed is not None and geometry_type not in allowed:
         raise InvalidGeometry(
-            f"A {kind} feature must be one of {', '.join(sorted(allowed))}, not {geometry_type}",
+            msg("kind.geometry", kind=str(kind), allowed=", ".join(sorted(allowed)),
+                type=geometry_type),
             where=where,
-        )
+        )  # fmt: skip
 
 
 def check_theme(theme: str | None) -> str | None:
     if theme is None or theme == "":
         return None
     if theme not in THEMES:
-        raise InvalidAttributes(f"Unknown theme '{theme}'; known themes: {', '.join(THEMES)}")
+        raise InvalidAttributes(msg("theme.unknown", theme=theme, themes=", ".join(THEMES)))
     return theme
 
 
@@ -303,8 +317,8 @@ def check_zone_transition(current: str | None, new: str | None) -> None:
         return
     allowed = ZONE_TRANSITIONS.get(current, set())
     if new not in allowed:
-        moves = ", ".join(sorted(allowed)) or "none (retired is final)"
-        raise Conflict(f"An ASM zone cannot move from '{current}' to '{new}'; allowed: {moves}")
+        moves = ", ".join(sorted(allowed)) or msg("zone.no_moves")
+        raise Conflict(msg("zone.move", current=current, new=new, moves=moves))
 
 
 def display_name(properties: dict[str, Any], name_field: str | None = None) -> str | None:

@@ -10,17 +10,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
 from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from geo_service.analysis.messages import Reason
+from geo_service.analysis.screen import screen
 from geo_service.db import audit
 from geo_service.db.access import visible
 from geo_service.db.models import Feature, FeatureHistory, Layer
 from geo_service.domain.access import Principal, Role, check_visibility
 from geo_service.domain.geometry import check_geometry, parse_geojson, to_geojson
 from geo_service.domain.kinds import (
+    ADMIN_DELETE_STATUSES,
+    SCREENED_STATUS,
     Kind,
     check_geometry_type,
     check_theme,
@@ -28,6 +33,12 @@ from geo_service.domain.kinds import (
     display_name,
     parse_kind,
     validate_properties,
+)
+from geo_service.domain.styles import (
+    MAX_CATEGORIES,
+    auto_categories,
+    check_style,
+    palette_colour,
 )
 from geo_service.errors import (
     Conflict,
@@ -37,8 +48,11 @@ from geo_service.errors import (
     UnknownFeature,
     UnknownLayer,
 )
+from geo_service.problems import joined, msg
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+# Sort orders of layers are this far apart: a layer moved between two takes the middle.
+ORDER_STEP = 1000
 
 
 # -- layers -------------------------------------------------------------------------------------
@@ -56,20 +70,52 @@ def get_layer(session: Session, slug: str, who: Principal) -> Layer:
     if SLUG.fullmatch(slug or ""):
         layer = session.scalar(select(Layer).where(Layer.slug == slug, _visible_to(who)))
     if layer is None:
-        raise UnknownLayer(f"No layer named '{slug}'", where={"layer": slug[:63]})
+        raise UnknownLayer(msg("layer.unknown", layer=slug), where={"layer": slug[:63]})
     return layer
 
 
 def list_layers(session: Session, who: Principal) -> list[Layer]:
-    query = select(Layer).where(_visible_to(who)).order_by(Layer.kind, Layer.slug)
+    """The layers `who` may read, by kind, then in the order set for them, then by slug."""
+    query = select(Layer).where(_visible_to(who)).order_by(Layer.kind, Layer.sort_order, Layer.slug)
     return list(session.scalars(query))
+
+
+def may_manage(layer: Layer, who: Principal) -> bool:
+    """Whether `who` may change or delete `layer`: an admin any layer, an editor the layers it
+    owns (those it imported or created)."""
+    return who.is_admin or (
+        who.allows(Role.editor) and layer.owner is not None and layer.owner == who.name
+    )
+
+
+def managed_layer(session: Session, slug: str, who: Principal) -> Layer:
+    """The layer `slug` if `who` may manage it. Below an admin, every other slug is Forbidden
+    alike, whether its layer exists, is someone else's or cannot be read: an editor learns
+    nothing of layers that are not its own."""
+    if who.is_admin:
+        return get_layer(session, slug, who)
+    who.require(Role.editor, msg("access.manage_layer"))
+    layer = None
+    if SLUG.fullmatch(slug or ""):
+        layer = session.scalar(select(Layer).where(Layer.slug == slug, _visible_to(who)))
+    if layer is None or not may_manage(layer, who):
+        raise Forbidden(
+            msg("layer.not_owner", layer=slug[:63], name=who.name), where={"layer": slug[:63]}
+        )
+    return layer
+
+
+def _check_slug(slug: str) -> None:
+    if not SLUG.fullmatch(slug or ""):
+        raise InvalidInput(msg("layer.bad_slug", slug=slug[:80]), where={"slug": slug[:80]})
 
 
 def _metadata(layer: Layer) -> dict[str, Any]:
     return {
         key: getattr(layer, key)
-        for key in ("slug", "title", "kind", "visibility", "description", "attribution",
-                    "theme", "owner", "shared_with", "shared_groups")
+        for key in ("slug", "title", "title_fr", "title_en", "kind", "visibility",
+                    "description", "attribution", "theme", "owner", "shared_with",
+                    "shared_groups", "style", "sort_order")
     }  # fmt: skip
 
 
@@ -87,17 +133,15 @@ def create_layer(
     shared_with: list[str] | None = None,
     shared_groups: list[str] | None = None,
 ) -> Layer:
-    """A new layer owned by `who`."""
-    if not SLUG.fullmatch(slug or ""):
-        raise InvalidInput(
-            f"Layer slug '{slug[:80]}' must be 1-63 lower-case letters, digits, '-' or '_', "
-            "starting with a letter or digit",
-            where={"slug": slug[:80]},
-        )
+    """A new layer owned by `who`, listed first among the layers of its kind."""
+    _check_slug(slug)
+    kind = parse_kind(kind).value
+    first = session.scalar(select(func.min(Layer.sort_order)).where(Layer.kind == kind))
     layer = Layer(
         slug=slug,
         title=title or slug,
-        kind=parse_kind(kind).value,
+        kind=kind,
+        sort_order=(ORDER_STEP if first is None else first) - ORDER_STEP,
         visibility=check_visibility(visibility),
         description=description,
         attribution=attribution,
@@ -112,31 +156,39 @@ def create_layer(
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise Conflict(f"A layer named '{slug}' exists already", where={"slug": slug}) from None
+        raise Conflict(msg("layer.exists", slug=slug), where={"slug": slug}) from None
     audit.record(session, who, "layer-create", layer_id=layer.id, layer_slug=slug,
                  after=_metadata(layer))  # fmt: skip
     return layer
 
 
-_EDITABLE = ("title", "description", "visibility", "attribution", "shared_with", "shared_groups")
+_EDITABLE = ("title", "description", "visibility", "attribution", "shared_with", "shared_groups",
+             "sort_order")  # fmt: skip
+_CLEARABLE = ("title_fr", "title_en")  # null or "" clears them: the layer's `title` is shown
 
 
 def update_layer(session: Session, slug: str, who: Principal, /, **changes: Any) -> Layer:
-    """Change a layer's slug (rename), title, description, visibility, sharing, attribution or
-    theme."""
-    layer = get_layer(session, slug, who)
+    """Change a layer's slug (rename), title and its French and English titles, description,
+    visibility, sharing, attribution, theme, style or order; `who` is an admin or the editor
+    who owns the layer. A style by an attribute without categories gets one per value of the
+    attribute (the most frequent first, up to the palette's size)."""
+    layer = managed_layer(session, slug, who)
     before = _metadata(layer)
     new_slug = changes.pop("slug", None)
     if new_slug and new_slug != slug:
-        if not SLUG.fullmatch(new_slug):
-            raise InvalidInput(f"Layer slug '{new_slug}' is not valid", where={"slug": new_slug})
+        _check_slug(new_slug)
         if session.scalar(select(Layer.id).where(Layer.slug == new_slug)):
-            raise Conflict(f"A layer named '{new_slug}' exists already", where={"slug": new_slug})
+            raise Conflict(msg("layer.exists", slug=new_slug), where={"slug": new_slug})
         layer.slug = new_slug
     if "theme" in changes:
         layer.theme = check_theme(changes.pop("theme"))
     if changes.get("visibility") is not None:
         check_visibility(changes["visibility"])
+    if "style" in changes:
+        layer.style = _style(session, layer, check_style(changes["style"] or {}))
+    for key in _CLEARABLE:
+        if key in changes:
+            setattr(layer, key, (changes[key] or "").strip() or None)
     for key in _EDITABLE:
         if changes.get(key) is not None:
             value = changes[key]
@@ -149,8 +201,31 @@ def update_layer(session: Session, slug: str, who: Principal, /, **changes: Any)
     return layer
 
 
+def _style(session: Session, layer: Layer, style: dict[str, Any]) -> dict[str, Any]:
+    """`style` with categories for the values of its attribute, when it has none of its own."""
+    if "by" not in style or "categories" in style:
+        return style
+    values = session.scalars(
+        text(
+            """
+            SELECT properties ->> :by FROM features
+             WHERE layer_id = :id AND properties ->> :by IS NOT NULL
+             GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT :n
+            """
+        ),
+        {"id": layer.id, "by": style["by"], "n": MAX_CATEGORIES},
+    ).all()
+    if not values:
+        raise InvalidInput(
+            msg("style.no_values", layer=layer.slug, field=style["by"]),
+            where={"field": "style.by", "layer": layer.slug},
+        )
+    return {**style, "categories": auto_categories(list(values))}
+
+
 def delete_layer(session: Session, slug: str, who: Principal) -> None:
-    layer = get_layer(session, slug, who)
+    """Delete a layer and its features; `who` is an admin or the editor who owns it."""
+    layer = managed_layer(session, slug, who)
     audit.record(session, who, "layer-delete", layer_id=layer.id, layer_slug=layer.slug,
                  before=_metadata(layer))  # fmt: skip
     # The features go to history as they are deleted; one audit row above stands for them all.
@@ -192,6 +267,8 @@ def describe_layer(session: Session, layer: Layer) -> dict[str, Any]:
     return {
         "slug": layer.slug,
         "title": layer.title,
+        "title_fr": layer.title_fr,
+        "title_en": layer.title_en,
         "kind": layer.kind,
         "visibility": layer.visibility,
         "owner": layer.owner,
@@ -202,6 +279,9 @@ def describe_layer(session: Session, layer: Layer) -> dict[str, Any]:
         "description": layer.description,
         "attribution": layer.attribution,
         "version": layer.version,
+        "style": layer.style or {},
+        "colour": (layer.style or {}).get("colour") or palette_colour(layer.id),
+        "sort_order": layer.sort_order,
         "feature_count": row[0],
         "extent": None if row[1] is None else [row[1], row[2], row[3], row[4]],
         "geometry_types": sorted({_geometry_type_name(t) for t in row[5] or [] if t}),
@@ -246,11 +326,25 @@ def create_feature(
     who: Principal,
     name: str | None = None,
     comment: str | None = None,
+    override: str | None = None,
 ) -> Feature:
-    """Add one feature; its geometry is repaired if invalid and its attributes validated."""
-    who.require(Role.editor, "adding a feature")
-    checked, props = _checked(layer, geometry, properties or {}, where={"layer": layer.slug})
-    audit.act_as(session, who, comment=comment)
+    """Add one feature; its geometry is repaired if invalid and its attributes validated. An
+    ASM zone created gazetted is screened as a move to gazetted is (see update_feature)."""
+    who.require(Role.editor, msg("access.add_feature"))
+    where = {"layer": layer.slug}
+    checked, props = _checked(layer, geometry, properties or {}, where=where)
+    gazetting = layer.kind == Kind.asm_zone and props.get("status") == SCREENED_STATUS
+    if override is not None and not gazetting:
+        raise InvalidInput(
+            msg("zone.override_status", status=SCREENED_STATUS),
+            where={**where, "field": "override"},
+        )
+    overridden = (
+        _check_gazetting(session, None, checked.geometry, who, override, where)
+        if gazetting
+        else None
+    )
+    audit.act_as(session, who, comment=comment or override)
     feature = Feature(
         layer_id=layer.id,
         name=name or display_name(props),
@@ -261,6 +355,9 @@ def create_feature(
     )
     session.add(feature)
     session.flush()
+    if overridden:
+        session.refresh(feature)
+        _keep_override(session, layer, feature, overridden)
     return feature
 
 
@@ -275,7 +372,7 @@ def get_feature(
     feature = session.scalar(query)
     if feature is None:
         raise UnknownFeature(
-            f"No feature {feature_id} in layer '{layer.slug}'",
+            msg("feature.unknown", id=feature_id, layer=layer.slug),
             where={"layer": layer.slug, "id": feature_id},
         )
     return feature
@@ -290,7 +387,7 @@ def _locked(session: Session, layer: Layer, feature_id: int, expected: int | Non
         if expected is None:
             raise
         raise PreconditionFailed(
-            f"Feature {feature_id} of layer '{layer.slug}' no longer exists",
+            msg("feature.gone", id=feature_id, layer=layer.slug),
             where={"layer": layer.slug, "id": feature_id},
         ) from None
     _check_version(feature, expected, {"layer": layer.slug, "id": feature_id})
@@ -300,8 +397,7 @@ def _locked(session: Session, layer: Layer, feature_id: int, expected: int | Non
 def _check_version(feature: Feature, expected: int | None, where: dict[str, Any]) -> None:
     if expected is not None and feature.version != expected:
         raise PreconditionFailed(
-            f"Feature {feature.id} is at version {feature.version}, not {expected}: someone "
-            "else changed it since you read it; reload it and make your change again",
+            msg("feature.stale", id=feature.id, version=feature.version, expected=expected),
             where=where,
             extra={"current_version": feature.version},
             headers={"ETag": f'"{feature.version}"'},
@@ -320,10 +416,17 @@ def update_feature(
     expected_version: int | None = None,
     comment: str | None = None,
     action: str | None = None,
+    override: str | None = None,
 ) -> Feature:
     """Replace (`replace=True`) or patch a feature; an ASM zone's status follows its lifecycle,
-    and a change of it needs a `comment` (the reason, kept in the audit log)."""
-    who.require(Role.editor, "changing a feature")
+    and a change of it needs a `comment` (the reason, kept in the audit log).
+
+    Moving a zone to gazetted screens it as `who` sees the layers, in its new shape: while a
+    rule fails the move is refused (Conflict naming the rules and their reasons) unless
+    `override` says why it is gazetted all the same; the reason and the rules it overrode are
+    kept with the version (history and audit log). The reason stands in for a missing comment.
+    """
+    who.require(Role.editor, msg("access.change_feature"))
     feature = _locked(session, layer, feature_id, expected_version)
     where = {"layer": layer.slug, "id": feature_id}
     if replace:
@@ -332,17 +435,28 @@ def update_feature(
         merged = {**(feature.properties or {}), **(properties or {})}
         merged = {k: v for k, v in merged.items() if v is not None}
     if geometry is None and replace:
-        raise InvalidInput("Replacing a feature needs its geometry", where=where)
+        raise InvalidInput(msg("feature.needs_geometry"), where=where)
     geom_json = geometry if geometry is not None else to_geojson(to_shape(feature.geom))
     checked, props = _checked(layer, geom_json, merged, where=where)
+    overridden = None
     if layer.kind == Kind.asm_zone:
-        before = (feature.properties or {}).get("status")
-        check_zone_transition(before, props.get("status"))
-        if before != props.get("status") and not (comment or "").strip():
+        before, after = (feature.properties or {}).get("status"), props.get("status")
+        check_zone_transition(before, after)
+        gazetting = before != after and after == SCREENED_STATUS
+        if override is not None and not gazetting:
             raise InvalidInput(
-                f"Moving an ASM zone from '{before}' to '{props.get('status')}' needs a comment "
-                'saying why (a "comment" member beside "properties")',
+                msg("zone.override_move", status=SCREENED_STATUS, before=before, after=after),
+                where={**where, "field": "override"},
+            )
+        comment = comment if (comment or "").strip() else override
+        if before != after and not (comment or "").strip():
+            raise InvalidInput(
+                msg("zone.needs_comment", before=before, after=after),
                 where={**where, "field": "comment"},
+            )
+        if gazetting:
+            overridden = _check_gazetting(
+                session, feature_id, checked.geometry, who, override, where
             )
     audit.act_as(session, who, comment=comment, action=action)
     feature.properties = props
@@ -352,7 +466,69 @@ def update_feature(
     feature.updated_by = who.actor
     session.flush()
     session.refresh(feature)
+    if overridden:
+        _keep_override(session, layer, feature, overridden)
     return feature
+
+
+def _check_gazetting(
+    session: Session,
+    feature_id: int | None,
+    geometry: Any,
+    who: Principal,
+    override: str | None,
+    where: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The override to keep (its reason and the rules it set aside), None when every rule
+    holds; Conflict listing the failing rules when one fails and nothing overrides it (their
+    reasons said in the reader's language)."""
+    report = screen(
+        session, to_geojson(geometry), who=who, exclude_id=feature_id, with_geometry=False
+    )
+    failing = [
+        {
+            "id": rule["id"],
+            "code": rule["code"],
+            "params": rule["params"],
+            "reason": Reason(rule["code"], rule["params"]),
+        }
+        for rule in report["rules"]
+        if rule["verdict"] == "fail"
+    ]
+    if not failing:
+        return None
+    if override is None:
+        zone = msg("zone.new") if feature_id is None else msg("zone.numbered", id=feature_id)
+        raise Conflict(
+            msg(
+                "zone.fails_rules",
+                zone=zone,
+                count=len(failing),
+                reasons=joined(rule["reason"] for rule in failing),
+            ),
+            where={**where, "field": "override"},
+            extra={"rules": failing},
+        )
+    return {"reason": override, "rules": failing}
+
+
+def _keep_override(
+    session: Session, layer: Layer, feature: Feature, overridden: dict[str, Any]
+) -> None:
+    """The override goes with the audit row the trigger just wrote for this version."""
+    session.execute(
+        text(
+            "UPDATE audit_log SET details = coalesce(details, '{}'::jsonb)"
+            " || jsonb_build_object('override', CAST(:override AS jsonb))"
+            " WHERE layer_id = :layer AND feature_id = :id AND version_after = :version"
+        ),
+        {
+            "override": orjson.dumps(overridden).decode(),
+            "layer": layer.id,
+            "id": feature.id,
+            "version": feature.version,
+        },
+    )
 
 
 def delete_feature(
@@ -365,13 +541,13 @@ def delete_feature(
     comment: str | None = None,
 ) -> None:
     """Delete a feature (it stays in history and can be restored); a gazetted ASM zone is a
-    legal decision that only an admin may delete."""
-    who.require(Role.editor, "deleting a feature")
+    legal decision that only an admin may delete: anyone else retires it."""
+    who.require(Role.editor, msg("access.delete_feature"))
     feature = _locked(session, layer, feature_id, expected_version)
     status = (feature.properties or {}).get("status")
-    if layer.kind == Kind.asm_zone and status in ("gazetted", "suspended") and not who.is_admin:
+    if layer.kind == Kind.asm_zone and status in ADMIN_DELETE_STATUSES and not who.is_admin:
         raise Forbidden(
-            f"ASM zone {feature_id} is {status}: only an admin may delete it; retire it instead",
+            msg("zone.admin_delete", id=feature_id, status=status),
             where={"layer": layer.slug, "id": feature_id},
         )
     audit.act_as(session, who, comment=comment)
@@ -391,7 +567,7 @@ def restore_feature(
 ) -> Feature:
     """Make an earlier version current again, as a new version (history keeps everything in
     between). A deleted feature comes back under its own id."""
-    who.require(Role.editor, "restoring a feature")
+    who.require(Role.editor, msg("access.restore_feature"))
     old = session.scalar(
         select(FeatureHistory).where(
             FeatureHistory.layer_id == layer.id,
@@ -401,7 +577,7 @@ def restore_feature(
     )  # fmt: skip
     if old is None:
         raise UnknownFeature(
-            f"Feature {feature_id} of layer '{layer.slug}' has no earlier version {version}",
+            msg("feature.no_version", id=feature_id, layer=layer.slug, version=version),
             where={"layer": layer.slug, "id": feature_id, "version": version},
         )
     note = comment or f"restored version {version}"
@@ -442,17 +618,18 @@ def restore_feature(
 
 def feature_history(session: Session, layer: Layer, feature_id: int) -> list[dict[str, Any]]:
     """Every version of a feature, oldest first, the current one last: who made it and when,
-    and from the audit log how (create, update, status, restore) and the comment given."""
+    and from the audit log how (create, update, status, restore), the comment given and, for
+    a zone gazetted despite failing rules, the `override` (reason and rules)."""
     rows = session.scalars(
         select(FeatureHistory)
         .where(FeatureHistory.layer_id == layer.id, FeatureHistory.feature_id == feature_id)
         .order_by(FeatureHistory.version, FeatureHistory.id)
     ).all()
     changes = {
-        version: (action, comment)
-        for version, action, comment in session.execute(
+        version: (action, comment, override)
+        for version, action, comment, override in session.execute(
             text(
-                "SELECT version_after, action, comment FROM audit_log "
+                "SELECT version_after, action, comment, details -> 'override' FROM audit_log "
                 "WHERE layer_id = :layer AND feature_id = :id AND version_after IS NOT NULL "
                 "ORDER BY id"
             ),
@@ -474,7 +651,7 @@ def feature_history(session: Session, layer: Layer, feature_id: int) -> list[dic
         )  # fmt: skip
     if not versions:
         raise UnknownFeature(
-            f"No feature {feature_id} in layer '{layer.slug}' and no history",
+            msg("feature.no_history", id=feature_id, layer=layer.slug),
             where={"layer": layer.slug, "id": feature_id},
         )
     return versions
@@ -490,9 +667,9 @@ def _version(
     valid_to: Any,
     changed_by: str | None,
     replaced_by: str | None,
-    changes: dict[int, tuple[str, str | None]],
+    changes: dict[int, tuple[str, str | None, dict[str, Any] | None]],
 ) -> dict[str, Any]:
-    action, comment = changes.get(version, (None, None))
+    action, comment, override = changes.get(version, (None, None, None))
     return {
         "version": version,
         "operation": operation,
@@ -505,4 +682,5 @@ def _version(
         "replaced_by": replaced_by,
         "change": action,
         "comment": comment,
+        "override": override,
     }

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from geo_service.errors import BrokenFile, InvalidInput, PayloadTooLarge, UnsupportedFormat
 from geo_service.io.formats import library_said
+from geo_service.problems import Message, msg
 from geo_service.settings import ImportSettings, get_settings
 
 # Entries expanding to less than this are harmless whatever their ratio, and small files
@@ -48,10 +49,7 @@ def _declared_directory(path: Path, filename: str) -> int:
         tail = f.read()
         at = tail.rfind(b"PK\x05\x06")
         if at < 0 or len(tail) - at < _END.size:
-            raise BrokenFile(
-                f"'{filename}' is not a readable zip archive: no end of central directory",
-                where={"file": filename},
-            )
+            raise BrokenFile(msg("zip.no_end", file=filename), where={"file": filename})
         entries, directory = struct.unpack_from("<HL", tail, at + 10)  # of all disks; bytes
         locator = at - _END64_LOCATOR.size
         if (entries == 0xFFFF or directory == 0xFFFFFFFF) and locator >= 0:
@@ -70,8 +68,12 @@ def _open(path: Path, filename: str, limits: ImportSettings) -> list[zipfile.Zip
     directory = _declared_directory(path, filename)
     if directory > limits.zip_max_entries * MAX_RECORD_BYTES:
         raise PayloadTooLarge(
-            f"'{filename}' has a central directory of {directory} bytes, too large for the "
-            f"{limits.zip_max_entries} entries accepted",
+            msg(
+                "zip.directory_too_large",
+                file=filename,
+                size=directory,
+                entries=limits.zip_max_entries,
+            ),
             where={"file": filename},
         )
     try:
@@ -79,42 +81,33 @@ def _open(path: Path, filename: str, limits: ImportSettings) -> list[zipfile.Zip
             return archive.infolist()
     except (zipfile.BadZipFile, ValueError, EOFError, OSError) as exc:
         raise BrokenFile(
-            f"'{filename}' is not a readable zip archive: {library_said(exc)}",
+            msg("zip.unreadable", file=filename, reason=library_said(exc)),
             where={"file": filename},
         ) from None
 
 
-def _unsafe(name: str) -> str | None:
+def _unsafe(name: str, filename: str) -> Message | None:
     """Why an entry named `name` would land outside the folder it were extracted to, if it would.
     Backslashes count as separators: Windows tools write them, and GDAL reads them as '/'."""
     posix = name.replace("\\", "/")
     if posix.startswith("/"):
-        return "is an absolute path"
+        return msg("zip.absolute", file=filename, entry=name)
     if _DRIVE.match(posix):
-        return "starts with a drive letter"
+        return msg("zip.drive", file=filename, entry=name)
     if ".." in posix.split("/"):
-        return "climbs out of the archive with '..'"
+        return msg("zip.climbs", file=filename, entry=name)
     return None
 
 
 def _check_entry(info: zipfile.ZipInfo, filename: str) -> None:
     where = {"file": filename, "entry": info.filename}
-    reason = _unsafe(info.filename)
-    if reason:
-        raise InvalidInput(
-            f"'{filename}' is refused: its entry '{info.filename}' {reason}", where=where
-        )
+    refusal = _unsafe(info.filename, filename)
+    if refusal:
+        raise InvalidInput(refusal, where=where)
     if stat.S_ISLNK(info.external_attr >> 16):
-        raise InvalidInput(
-            f"'{filename}' is refused: its entry '{info.filename}' is a symbolic link",
-            where=where,
-        )
+        raise InvalidInput(msg("zip.link", file=filename, entry=info.filename), where=where)
     if info.flag_bits & 0x1:
-        raise BrokenFile(
-            f"'{filename}': the entry '{info.filename}' is encrypted; send the archive without "
-            "a password",
-            where=where,
-        )
+        raise BrokenFile(msg("zip.encrypted", file=filename, entry=info.filename), where=where)
 
 
 def _check_size(
@@ -125,16 +118,23 @@ def _check_size(
     max_bytes = limits.zip_max_expanded_mb * 2**20
     if expanded > max_bytes:
         raise PayloadTooLarge(
-            f"'{filename}' expands to more than {limits.zip_max_expanded_mb} MiB, the largest "
-            f"accepted (reached at the entry '{info.filename}')",
+            msg(
+                "zip.expands", file=filename, max_mb=limits.zip_max_expanded_mb, entry=info.filename
+            ),
             where=where,
         )
     ratio = info.file_size / max(info.compress_size, 1)
     if info.file_size >= RATIO_FLOOR and ratio > limits.zip_max_ratio:
         raise PayloadTooLarge(
-            f"'{filename}' looks like a zip bomb: its entry '{info.filename}' expands "
-            f"{ratio:.0f} times ({info.file_size / 2**20:.1f} MiB from {info.compress_size} "
-            f"bytes); at most {limits.zip_max_ratio:g} times is accepted",
+            msg(
+                "zip.bomb",
+                file=filename,
+                entry=info.filename,
+                ratio=ratio,
+                size_mb=info.file_size / 2**20,
+                compressed=info.compress_size,
+                max_ratio=limits.zip_max_ratio,
+            ),
             where=where,
         )
 
@@ -147,8 +147,13 @@ def member_names(path: Path, filename: str, limits: ImportSettings | None = None
     if len(infos) > limits.zip_max_entries:
         entry = infos[limits.zip_max_entries].filename
         raise PayloadTooLarge(
-            f"'{filename}' holds {len(infos)} entries; at most {limits.zip_max_entries} are "
-            f"accepted (the first one beyond is '{entry}')",
+            msg(
+                "zip.entries",
+                file=filename,
+                count=len(infos),
+                max=limits.zip_max_entries,
+                entry=entry,
+            ),
             where={"file": filename, "entry": entry},
         )
     names: list[str] = []
@@ -161,7 +166,7 @@ def member_names(path: Path, filename: str, limits: ImportSettings | None = None
         name = info.filename.replace("\\", "/").removeprefix("./")  # as GDAL names it
         if name in seen:
             raise BrokenFile(
-                f"'{filename}' holds two entries named '{info.filename}'",
+                msg("zip.twice", file=filename, entry=info.filename),
                 where={"file": filename, "entry": info.filename},
             )
         seen.add(name)
@@ -193,8 +198,9 @@ def _matches(member: str, table: str) -> bool:
 
 
 def _listed(members: list[str]) -> str:
+    items = ", ".join(members[:MAX_LISTED])
     more = len(members) - MAX_LISTED
-    return ", ".join(members[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
+    return msg("list.more", items=items, more=more) if more > 0 else items
 
 
 def choose_shapefile(members: list[str], table: str | None, filename: str) -> str:
@@ -203,23 +209,24 @@ def choose_shapefile(members: list[str], table: str | None, filename: str) -> st
     where = {"file": filename, **({"table": table} if table is not None else {})}
     if not shapefiles:
         raise UnsupportedFormat(
-            f"The zip archive '{filename}' holds no Shapefile (.shp); it holds: "
-            + (_listed(members) or "nothing"),
+            msg("zip.no_shapefile", file=filename, members=_listed(members) or msg("list.nothing")),
             where={"file": filename},
         )
     chosen = [m for m in shapefiles if table is None or _matches(m, table)]
     if table is not None and not chosen:
         raise InvalidInput(
-            f"'{filename}' has no Shapefile '{table}'; its Shapefiles: {_listed(shapefiles)}",
+            msg(
+                "zip.no_such_shapefile", file=filename, table=table, shapefiles=_listed(shapefiles)
+            ),
             where=where,
             extra={"tables": shapefiles[:MAX_LISTED]},
         )
     if len(chosen) > 1:
+        several = {"file": filename, "count": len(chosen), "shapefiles": _listed(chosen)}
         raise InvalidInput(
-            f"'{filename}' holds {len(chosen)} Shapefiles"
-            + (f" named '{table}'" if table else "")
-            + f" ({_listed(chosen)}): choose one with the `table` field (--table), by its name "
-            "or its path inside the zip",
+            msg("zip.shapefiles_named", table=table, **several)
+            if table
+            else msg("zip.shapefiles", **several),
             where=where,
             extra={"tables": chosen[:MAX_LISTED]},
         )
@@ -232,8 +239,7 @@ def check_sidecars(members: list[str], shapefile: str, filename: str) -> None:
     suffix = PurePosixPath(shapefile).suffix
     if suffix not in (".shp", ".SHP"):
         raise BrokenFile(
-            f"'{filename}': GDAL cannot open '{shapefile}': rename its files with lower-case "
-            "(.shp, .shx, .dbf) or upper-case suffixes",
+            msg("zip.suffix_case", file=filename, entry=shapefile),
             where={"file": filename, "entry": shapefile},
         )
     stem = shapefile[: -len(suffix)]
@@ -241,9 +247,13 @@ def check_sidecars(members: list[str], shapefile: str, filename: str) -> None:
     for sidecar in (".shx", ".dbf"):
         if not {stem + sidecar, stem + sidecar.upper()} & present:
             raise BrokenFile(
-                f"'{filename}': the Shapefile '{shapefile}' has no {sidecar} beside it "
-                f"('{PurePosixPath(stem).name}{sidecar}'): zip every file of the Shapefile "
-                "(.shp, .shx, .dbf, and .prj, .cpg when there are)",
+                msg(
+                    "zip.no_sidecar",
+                    file=filename,
+                    entry=shapefile,
+                    sidecar=sidecar,
+                    expected=f"{PurePosixPath(stem).name}{sidecar}",
+                ),
                 where={"file": filename, "entry": shapefile},
             )
 

@@ -22,11 +22,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from geo_service.errors import BrokenFile, InvalidInput
+from geo_service.problems import known, msg
 
 TEXT_FORMATS = {"geojson": ".geojson", "csv": ".csv", "kml": ".kml"}  # and the suffix of a copy
 UTF8 = "utf-8"
 CHUNK_BYTES = 1 << 22
-EXAMPLES = "(e.g. latin-1, cp1252)"
+# What Python's codecs say of a byte they cannot decode, when we can say it in French too.
+_CODEC_REASONS = {
+    "invalid start byte": msg("codec.invalid_start_byte"),
+    "invalid continuation byte": msg("codec.invalid_continuation_byte"),
+    "unexpected end of data": msg("codec.unexpected_end"),
+    "character maps to <undefined>": msg("codec.undefined"),
+}
 _XML_DECLARATION = re.compile(
     rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]*)[\"']"
 )
@@ -50,8 +57,7 @@ def codec(encoding: str | None) -> str | None:
         return codecs.lookup(encoding).name
     except LookupError:
         raise InvalidInput(
-            f"Unknown encoding '{encoding}': name a character encoding {EXAMPLES}",
-            where={"encoding": encoding},
+            msg("encoding.unknown", encoding=encoding), where={"encoding": encoding}
         ) from None
 
 
@@ -66,8 +72,7 @@ def _declared(path: Path, filename: str) -> str | None:
         return codecs.lookup(name).name
     except LookupError:
         raise BrokenFile(
-            f"'{filename}' declares the encoding '{name}', which we do not know: give the "
-            f"file's encoding in the `encoding` option {EXAMPLES}",
+            msg("encoding.declared_unknown", file=filename, encoding=name),
             where={"file": filename, "encoding": name},
         ) from None
 
@@ -77,30 +82,23 @@ def _undecodable(
 ) -> BrokenFile:
     bad = exc.object[exc.start : exc.start + 1].hex().upper()
     where = {"file": filename, "offset": at, "encoding": source}
+    said = {
+        "file": filename,
+        "byte": bad,
+        "offset": at,
+        "reason": known(exc.reason, _CODEC_REASONS),
+    }
     if given:
-        return BrokenFile(
-            f"'{filename}' cannot be decoded as {source}: byte 0x{bad} at offset {at} "
-            f"({exc.reason}); name the file's encoding in the `encoding` option {EXAMPLES}",
-            where=where,
-        )
+        return BrokenFile(msg("encoding.undecodable", encoding=source, **said), where=where)
     with path.open("rb") as f:
         utf16 = f.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
     rule = {
-        "geojson": "GeoJSON must be UTF-8 (RFC 7946)",
-        "csv": "a CSV is read as UTF-8",
-        "kml": "a KML that declares no encoding is UTF-8",
+        "geojson": msg("encoding.rule_geojson"),
+        "csv": msg("encoding.rule_csv"),
+        "kml": msg("encoding.rule_kml"),
     }[fmt]
-    hint = (
-        "it starts with a UTF-16 byte-order mark: pass encoding utf-16 in the `encoding` "
-        "option, or re-save it as UTF-8"
-        if utf16
-        else f"re-save it as UTF-8, or pass its encoding in the `encoding` option {EXAMPLES}"
-    )
-    return BrokenFile(
-        f"'{filename}' is not valid UTF-8: byte 0x{bad} at offset {at} ({exc.reason}); {rule}: "
-        f"{hint}",
-        where=where,
-    )
+    hint = msg("encoding.hint_utf16") if utf16 else msg("encoding.hint_resave")
+    return BrokenFile(msg("encoding.not_utf8", rule=rule, hint=hint, **said), where=where)
 
 
 def _decoded(path: Path, fmt: str, filename: str, source: str, given: bool) -> Iterator[str]:
@@ -132,8 +130,9 @@ def _position(text: mmap.mmap, at: int) -> tuple[int, int, str]:
 def _refuse_character(text: mmap.mmap, at: int, what: str, filename: str) -> BrokenFile:
     line, column, before = _position(text, at)
     return BrokenFile(
-        f"'{filename}' holds {what} at line {line}, column {column} (after '{before}'), which "
-        "PostgreSQL cannot store: remove it from the file",
+        msg(
+            "encoding.unstorable", file=filename, what=what, line=line, column=column, before=before
+        ),
         where={"file": filename, "line": line, "column": column},
     )
 
@@ -154,7 +153,7 @@ def _check_characters(path: Path, fmt: str, filename: str) -> None:
     with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
         at = text.find(b"\x00")
         if at >= 0:
-            raise _refuse_character(text, at, "a NUL character (U+0000)", filename)
+            raise _refuse_character(text, at, msg("character.nul"), filename)
         if fmt != "geojson":
             return
         for match in _JSON_ESCAPE.finditer(text):
@@ -162,9 +161,9 @@ def _check_characters(path: Path, fmt: str, filename: str) -> None:
             if len(escape) > 6 or _escaped(text, match.start()):
                 continue
             what = (
-                "the escape \\u0000 (a NUL character)"
+                msg("character.nul_escape")
                 if escape == "\\u0000"
-                else f"the escape {escape} (half of a UTF-16 surrogate pair, without the other)"
+                else msg("character.surrogate_escape", escape=escape)
             )
             raise _refuse_character(text, match.start(), what, filename)
 

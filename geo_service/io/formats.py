@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geo_service.errors import UnsupportedFormat
+from geo_service.problems import msg
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,7 @@ def detect(path: Path, filename: str | None = None) -> str:
     sniffed = _sniff(head)
     fmt = by_suffix or sniffed
     if fmt is None or (sniffed is not None and by_suffix is not None and sniffed != by_suffix):
-        raise UnsupportedFormat(
-            f"'{name}' is not a format we read: send GeoJSON, GeoPackage, a zipped Shapefile, "
-            "CSV (lon/lat or WKT column), KML or a GeoTIFF",
-            where={"file": name},
-        )
+        raise UnsupportedFormat(msg("format.unsupported", file=name), where={"file": name})
     return fmt
 
 
@@ -80,7 +77,7 @@ def export_format(name: str) -> Format:
         return FORMATS[name]
     except KeyError:
         raise UnsupportedFormat(
-            f"Unknown export format '{name}'; choose one of {', '.join(FORMATS)}",
+            msg("format.unknown_export", format=name, formats=", ".join(FORMATS)),
             where={"format": name},
         ) from None
 

@@ -52,6 +52,7 @@ from geo_service.errors import (
 from geo_service.io import raster
 from geo_service.io.formats import RASTER, detect
 from geo_service.io.read import read_vector
+from geo_service.problems import msg
 
 Report = Callable[[float, str | None], None]
 CHUNK = 10_000  # rows validated, encoded and reported at a time while COPY streams
@@ -109,7 +110,7 @@ def import_file(
     A GeoTIFF becomes a raster layer stored under `home`/rasters (see io.raster).
     """
     options = options or ImportOptions()
-    options.who.require(Role.editor, "importing a file")
+    options.who.require(Role.editor, msg("access.import"))
     filename = filename or path.name
     fmt = detect(path, filename)
     if fmt == RASTER:
@@ -170,12 +171,14 @@ def target_layer(session: Session, slug: str, options: ImportOptions, storage: s
         )  # fmt: skip
     if kind is not None and parse_kind(kind).value != layer.kind:
         raise Conflict(
-            f"Layer '{slug}' holds {layer.kind} features, not {kind}",
+            msg("import.kind", layer=slug, held=layer.kind, kind=kind),
             where={"layer": slug, "kind": kind},
         )
     if layer.storage != storage:
         raise Conflict(
-            f"Layer '{slug}' is a {layer.storage} layer; this file holds {storage} data",
+            msg("import.raster_into_vector", layer=slug)
+            if storage == "raster"
+            else msg("import.vector_into_raster", layer=slug),
             where={"layer": slug},
         )
     return layer
@@ -213,9 +216,9 @@ def _scaled(report: Report, total: int) -> Callable[[int], None]:
 def _check_fields(frame: gpd.GeoDataFrame, options: ImportOptions, filename: str) -> None:
     for option, name in (("name_field", options.name_field), ("upsert_key", options.upsert_key)):
         if name and name not in frame.columns:
+            fields = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
             raise InvalidInput(
-                f"'{filename}' has no field '{name}' ({option}); its fields: "
-                + ", ".join(str(c) for c in frame.columns if c != frame.geometry.name),
+                msg("import.no_field", file=filename, field=name, option=option, fields=fields),
                 where={"file": filename, option: name},
             )
 
@@ -227,7 +230,7 @@ def _checked_geometries(
     geoms = geoms.copy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(missing):
-        prepared.rejected.append({"index": int(i), "reason": "missing or unreadable geometry"})
+        prepared.rejected.append({"index": int(i), "reason": msg("import.no_geometry")})
     geoms[missing] = None
     invalid = ~missing & ~shapely.is_valid(geoms)
     _check_finite(geoms, invalid, filename)
@@ -265,8 +268,7 @@ def _check_finite(geoms: np.ndarray, invalid: np.ndarray, filename: str) -> None
     for i, reason in zip(indices.tolist(), reasons.tolist(), strict=True):
         if reason.startswith("Invalid Coordinate"):
             raise InvalidGeometry(
-                f"'{filename}': feature {i} has a coordinate that is not a finite number "
-                f"({reason}): NaN and infinity cannot be stored",
+                msg("import.not_finite", file=filename, index=i, reason=reason),
                 where={"file": filename, "index": i},
             )
 
@@ -276,12 +278,16 @@ def _require_features(prepared: Prepared, total: int, filename: str) -> None:
     rejected = len(prepared.rejected)
     if total > rejected:
         return
-    detail = f"'{filename}': no features to import: the file holds {total} feature(s)"
+    detail = msg("import.nothing", file=filename, total=total)
     if rejected:
         first = prepared.rejected[0]
-        detail += (
-            f" and all {rejected} were rejected (first, feature {first['index']}: "
-            f"{first['reason']})"
+        detail = msg(
+            "import.all_rejected",
+            file=filename,
+            total=total,
+            rejected=rejected,
+            index=first["index"],
+            reason=first["reason"],
         )
     raise InvalidInput(
         detail,
@@ -324,11 +330,11 @@ def _unstorable(value: Any, field: str = "") -> dict[str, str] | None:
         if match is None:
             return None
         what = (
-            "a NUL character (U+0000)"
+            msg("character.nul")
             if match.group() == "\x00"
-            else f"a lone surrogate (U+{ord(match.group()):04X}), which is no character"
+            else msg("character.lone_surrogate", codepoint=f"{ord(match.group()):04X}")
         )
-        return {"field": field, "message": f"holds {what}: PostgreSQL cannot store it"}
+        return {"field": field, "message": msg("import.unstorable", what=what)}
     if isinstance(value, dict):
         items: Any = value.items()
     elif isinstance(value, list):
@@ -397,8 +403,15 @@ def _rows(
     if problems:
         first = problems[0]
         raise InvalidAttributes(
-            f"'{filename}': {len(problems)} attribute problem(s) for kind '{kind}'; first at "
-            f"feature {first['index']}: {first['field']}: {first['message']}",
+            msg(
+                "import.attributes",
+                file=filename,
+                count=len(problems),
+                kind=kind,
+                index=first["index"],
+                field=first["field"],
+                message=first["message"],
+            ),
             where={"file": filename, "index": first["index"]},
             errors=problems[:MAX_LISTED_ERRORS],
         )
@@ -410,16 +423,16 @@ def _note_key(
     value = props.get(key)
     if value is None:
         raise InvalidInput(
-            f"'{filename}': feature {index} has no value for the upsert key '{key}'",
+            msg("import.no_key", file=filename, index=index, key=key),
             where={"file": filename, "index": index},
         )
     value = str(value)
     if value in seen:
         raise InvalidInput(
-            f"'{filename}': features {seen[value]} and {index} share the upsert key "
-            f"{key}={value!r}",
+            msg("import.same_key", file=filename, first=seen[value], index=index, key=key,
+                value=value),
             where={"file": filename, "index": index},
-        )
+        )  # fmt: skip
     seen[value] = index
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from geo_service.db.models import Layer
 from geo_service.errors import BrokenFile, InvalidCRS
 from geo_service.io.formats import library_said
+from geo_service.problems import msg
 from geo_service.settings import get_settings
 
 
@@ -52,13 +53,13 @@ def store_raster(
     try:
         with rasterio.open(path) as src:
             if src.crs is None:
-                raise InvalidCRS(f"'{filename}' has no coordinate reference system", where=where)
+                raise InvalidCRS(msg("raster.no_crs", file=filename), where=where)
             destination = raster_folder(home) / f"{layer.slug}.tif"
             partial = destination.with_suffix(".partial.tif")
             raster_copy(src, partial, driver="COG", COMPRESS="DEFLATE", BIGTIFF="IF_SAFER")
     except RasterioIOError as exc:
         raise BrokenFile(
-            f"'{filename}' cannot be read as a GeoTIFF: {library_said(exc)}", where=where
+            msg("raster.unreadable", file=filename, reason=library_said(exc)), where=where
         ) from None
     os.replace(partial, destination)
     layer.raster_path = str(destination.resolve())

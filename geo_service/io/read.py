@@ -28,8 +28,9 @@ from pyogrio.errors import DataLayerError, DataSourceError, FieldError, Geometry
 
 from geo_service.errors import BrokenFile, InvalidCRS, InvalidGeometry, InvalidInput
 from geo_service.io.archive import shapefile_member
-from geo_service.io.encodings import EXAMPLES, TEXT_FORMATS, codec, utf8_text
+from geo_service.io.encodings import TEXT_FORMATS, codec, utf8_text
 from geo_service.io.formats import library_said
+from geo_service.problems import msg
 
 WGS84 = "EPSG:4326"
 # Column names GDAL's CSV driver tries, in order, for longitude, latitude and WKT.
@@ -71,25 +72,33 @@ def list_tables(path: Path, fmt: str, filename: str) -> list[str]:
     try:
         layers = pyogrio.list_layers(gdal_path(path, fmt))
     except _LIBRARY_ERRORS as exc:
-        raise BrokenFile(
-            f"'{filename}' cannot be read: {library_said(exc)}", where={"file": filename}
-        ) from None
+        raise _unreadable(exc, filename) from None
     return [str(name) for name, geometry_type in layers if geometry_type is not None]
+
+
+def _unreadable(exc: BaseException, filename: str) -> BrokenFile:
+    return BrokenFile(
+        msg("read.unreadable", file=filename, reason=library_said(exc)), where={"file": filename}
+    )
 
 
 def _choose_table(tables: list[str], table: str | None, filename: str) -> str:
     if table is not None:
         if table not in tables:
             raise InvalidInput(
-                f"'{filename}' has no table '{table}'; its tables: {', '.join(tables)}",
+                msg("read.no_table", file=filename, table=table, tables=", ".join(tables)),
                 where={"file": filename, "table": table},
                 extra={"tables": tables},
             )
         return table
     if len(tables) != 1:
         raise InvalidInput(
-            f"'{filename}' holds {len(tables)} tables ({', '.join(tables) or 'none'}): "
-            "choose one with the `table` field (--table)",
+            msg(
+                "read.tables",
+                file=filename,
+                count=len(tables),
+                tables=", ".join(tables) or msg("list.none"),
+            ),
             where={"file": filename},
             extra={"tables": tables},
         )
@@ -118,12 +127,14 @@ def _decode_text(
     """`frame`'s field names and text, read BYTEWISE, decoded from `encoding` in Python, which
     knows more encodings (and their names) than GDAL's iconv. BrokenFile naming the first
     feature and field whose bytes are not valid there."""
-    hint = "" if given else f": give its encoding in the `encoding` option {EXAMPLES}"
+    hint = "" if given else msg("read.give_encoding")
 
     def refuse(exc: UnicodeDecodeError, at: str, where: dict[str, Any]) -> BrokenFile:
         byte = exc.object[exc.start : exc.start + 1].hex().upper()
         return BrokenFile(
-            f"'{filename}': {at} is not valid {encoding} (byte 0x{byte}){hint}",
+            msg(
+                "read.not_decodable", file=filename, at=at, encoding=encoding, byte=byte, hint=hint
+            ),
             where={"file": filename, **where, "encoding": encoding},
         )
 
@@ -132,7 +143,8 @@ def _decode_text(
         try:
             names[column] = _recode(column, encoding)
         except UnicodeDecodeError as exc:
-            raise refuse(exc, f"the name of the field '{column}'", {"field": column}) from None
+            at = msg("read.at_field_name", field=column)
+            raise refuse(exc, at, {"field": column}) from None
     for column in frame.columns:
         if column == frame.geometry.name or frame[column].dtype.kind != "O":
             continue
@@ -141,7 +153,7 @@ def _decode_text(
             try:
                 values[index] = _recode(value, encoding)
             except UnicodeDecodeError as exc:
-                at = f"feature {index}, field '{names[column]}'"
+                at = msg("read.at_value", index=index, field=names[column])
                 raise refuse(exc, at, {"index": index, "field": names[column]}) from None
         frame[column] = pd.Series(values, index=frame.index, dtype=object)
     return frame.rename(columns=names)
@@ -170,15 +182,9 @@ def _read_frame(path: str, filename: str, **options: object) -> gpd.GeoDataFrame
             path, force_2d=True, on_invalid="ignore", datetime_as_string=True, **options
         )
     except _LIBRARY_ERRORS as exc:
-        raise BrokenFile(
-            f"'{filename}' cannot be read: {library_said(exc)}", where={"file": filename}
-        ) from None
+        raise _unreadable(exc, filename) from None
     if not isinstance(frame, gpd.GeoDataFrame):
-        raise InvalidInput(
-            f"'{filename}' has no geometry: a CSV needs lon/lat (or longitude/latitude, x/y) "
-            "columns or a WKT column named wkt or geometry",
-            where={"file": filename},
-        )
+        raise InvalidInput(msg("read.no_geometry", file=filename), where={"file": filename})
     return _restore_integers(frame, path, options)
 
 
@@ -237,8 +243,14 @@ def _check_csv_coordinates(frame: gpd.GeoDataFrame, source: str, filename: str) 
                 continue  # empty, or no number at all: a row without a point, as GDAL says
             if not math.isfinite(value):
                 raise InvalidGeometry(
-                    f"'{filename}': feature {index} has the {axis} {cell!r} (column "
-                    f"'{column}'): coordinates must be finite numbers",
+                    msg(
+                        "read.not_finite",
+                        file=filename,
+                        index=index,
+                        axis=axis,
+                        value=cell,
+                        column=column,
+                    ),
                     where={"file": filename, "index": index, "field": column},
                 )
 
@@ -256,7 +268,7 @@ def _read_text(path: Path, fmt: str, filename: str, encoding: str | None) -> gpd
         parts = [_read(source, filename, layer=name) for name in list_tables(utf8, fmt, filename)]
     parts = [p for p in parts if len(p)]
     if not parts:
-        raise BrokenFile(f"'{filename}' holds no placemarks", where={"file": filename})
+        raise BrokenFile(msg("read.no_placemarks", file=filename), where={"file": filename})
     return _drop_kml_noise(pd.concat(parts, ignore_index=True))
 
 
@@ -294,7 +306,9 @@ def to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, filename: str) -> gpd.Geo
         try:
             frame = frame.set_crs(pyproj.CRS.from_user_input(crs or WGS84))
         except pyproj.exceptions.CRSError as exc:
-            raise InvalidCRS(f"Unknown CRS '{crs}': {exc}", where={"crs": crs}) from None
+            raise InvalidCRS(
+                msg("read.unknown_crs", crs=crs, reason=str(exc)), where={"crs": crs}
+            ) from None
     if frame.crs.equals(pyproj.CRS.from_epsg(4326)):
         return frame
     source_crs = frame.crs.name
@@ -304,7 +318,7 @@ def to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, filename: str) -> gpd.Geo
     frame = frame.to_crs(WGS84)
     if not np.isfinite(frame.geometry.bounds.to_numpy()[finite]).all():
         raise InvalidCRS(
-            f"'{filename}': coordinates cannot be transformed from {source_crs} to EPSG:4326",
+            msg("read.not_transformable", file=filename, crs=source_crs),
             where={"file": filename, "crs": source_crs},
         )
     return frame

@@ -19,12 +19,21 @@ from sqlalchemy.orm import Session
 from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput, UnknownFeature
+from geo_service.problems import msg
 
 # The display name is the fallback for properties.name; an attribute "name" of its own wins.
-FEATURE_JSON = """json_build_object(
-    'type', 'Feature', 'id', f.id,
+_FEATURE_MEMBERS = """'type', 'Feature', 'id', f.id,
     'geometry', ST_AsGeoJSON(f.geom, :digits)::json,
-    'properties', jsonb_build_object('name', f.name) || f.properties)"""
+    'properties', jsonb_build_object('name', f.name) || f.properties"""
+FEATURE_JSON = f"json_build_object({_FEATURE_MEMBERS})"
+# One feature's answer also measures it on the WGS84 spheroid (a foreign member, RFC 7946 6.1):
+# area (ha) and perimeter (m) of a polygon, length (m) of a line; nothing for a point.
+GEODESIC_JSON = """CASE ST_Dimension(f.geom)
+    WHEN 2 THEN json_build_object('area_ha', ST_Area(f.geom::geography) / 10000,
+                                  'perimeter_m', ST_Perimeter(f.geom::geography))
+    WHEN 1 THEN json_build_object('length_m', ST_Length(f.geom::geography))
+    END"""
+MEASURED_FEATURE_JSON = f"json_build_object({_FEATURE_MEMBERS}, 'geodesic', {GEODESIC_JSON})"
 DIGITS = 7  # decimal places of degrees in GeoJSON: about 1 cm on the ground
 
 
@@ -75,10 +84,7 @@ def _parse_instant(value: str, end: bool) -> datetime | None:
             return moment + timedelta(days=1) if end else moment
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(
-            f"datetime '{value}' is not RFC 3339 (2024-05-01 or 2024-05-01T12:00:00Z)",
-            where={"datetime": value},
-        ) from None
+        raise InvalidInput(msg("select.datetime", value=value), where={"datetime": value}) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment + timedelta(microseconds=1) if end else moment
 
@@ -132,17 +138,19 @@ def page(session: Session, selection: Selection, limit: int, offset: int) -> Pag
 
 
 def feature(session: Session, layer_id: int, feature_id: int, slug: str) -> tuple[bytes, int]:
-    """One feature as GeoJSON bytes, and its version (for the ETag)."""
+    """One feature as GeoJSON bytes with its geodesic measures (`geodesic`: area_ha and
+    perimeter_m, or length_m), and its version (for the ETag)."""
     row = session.execute(
         text(
-            f"SELECT {FEATURE_JSON}::text, f.version FROM features f "
+            f"SELECT {MEASURED_FEATURE_JSON}::text, f.version FROM features f "
             "WHERE f.layer_id = :layer_id AND f.id = :id"
         ),
         {"layer_id": layer_id, "id": feature_id, "digits": DIGITS},
     ).first()
     if row is None:
         raise UnknownFeature(
-            f"No feature {feature_id} in layer '{slug}'", where={"layer": slug, "id": feature_id}
+            msg("feature.unknown", id=feature_id, layer=slug),
+            where={"layer": slug, "id": feature_id},
         )
     return row[0].encode(), row[1]
 

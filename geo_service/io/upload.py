@@ -15,6 +15,7 @@ from typing import IO
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from geo_service.errors import InvalidInput, PayloadTooLarge
+from geo_service.problems import msg
 
 MAX_FIELD_BYTES = 4096  # a form field (kind, table, crs...) is a short text
 
@@ -59,7 +60,7 @@ class _Receiver:
         filename = options.get(b"filename")
         if filename is not None and name == "file":
             if self.upload is not None:
-                raise InvalidInput("Send one file per import", where={"field": "file"})
+                raise InvalidInput(msg("upload.one_file"), where={"field": "file"})
             # Only the base name is kept: a client's path must not choose where we write.
             safe = Path(filename.decode("utf-8", "replace").replace("\\", "/")).name or "upload"
             self.upload = Upload(self.folder / safe, safe)
@@ -76,7 +77,7 @@ class _Receiver:
         self.field_value += data[start:end]
         if len(self.field_value) > MAX_FIELD_BYTES:
             raise InvalidInput(
-                f"Form field '{self.field_name}' is longer than {MAX_FIELD_BYTES} bytes",
+                msg("upload.long_field", field=self.field_name, max=MAX_FIELD_BYTES),
                 where={"field": self.field_name},
             )
 
@@ -102,17 +103,14 @@ async def receive(
     """Parse a multipart/form-data body from `stream` into `folder`: the part named `file`
     and the text fields. PayloadTooLarge once more than `max_bytes` arrive."""
     too_large = PayloadTooLarge(
-        f"The upload exceeds the limit of {max_bytes / 2**20:g} MiB", where={"field": "file"}
+        msg("upload.too_large", limit_mb=max_bytes / 2**20), where={"field": "file"}
     )
     if content_length and content_length.isdigit() and int(content_length) > max_bytes:
         raise too_large
     kind, options = parse_options_header(content_type or "")
     boundary = options.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
-        raise InvalidInput(
-            "Send the file as multipart/form-data in a part named 'file'",
-            where={"content-type": content_type},
-        )
+        raise InvalidInput(msg("upload.not_multipart"), where={"content-type": content_type})
     receiver = _Receiver(folder)
     parser = MultipartParser(
         boundary,
@@ -137,6 +135,6 @@ async def receive(
     finally:
         receiver.close()
     if receiver.upload is None:
-        raise InvalidInput("No file in the upload: send it in a part named 'file'")
+        raise InvalidInput(msg("upload.no_file"))
     receiver.upload.fields = receiver.fields
     return receiver.upload

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput, UnknownLayer
+from geo_service.problems import msg
 from geo_service.settings import TileSettings
 
 _LOOKUP = """
@@ -36,7 +37,8 @@ SELECT l.slug, l.title, l.description, l.kind, l.theme, l.storage, l.attribution
                   FROM (SELECT properties FROM features WHERE layer_id = l.id LIMIT 1000) f,
                        jsonb_each(f.properties)
                  WHERE jsonb_typeof(value) <> 'null'
-                 GROUP BY key) k)
+                 GROUP BY key) k),
+       l.id, l.title_fr, l.title_en, l.style
   FROM layers l
  WHERE l.slug = ANY(%(slugs)s)
 """
@@ -65,7 +67,7 @@ def parse_slugs(value: str) -> list[str]:
     """`a,b` -> ['a', 'b'], in order, without repeats; at least one."""
     slugs = list(dict.fromkeys(s.strip() for s in value.split(",") if s.strip()))
     if not slugs:
-        raise InvalidInput("Name at least one layer", where={"layers": value})
+        raise InvalidInput(msg("tiles.no_layer"), where={"layers": value})
     return slugs
 
 
@@ -82,7 +84,9 @@ def lookup(
         found = {s: layer for s, layer in found.items() if s in settings.public_layers}
     missing = [s for s in slugs if s not in found]
     if missing:
-        raise UnknownLayer(f"No layer named {', '.join(missing)}", where={"layers": missing})
+        raise UnknownLayer(
+            msg("layers.unknown", layers=", ".join(missing)), where={"layers": missing}
+        )
     return [found[s] for s in slugs]
 
 
@@ -96,15 +100,17 @@ def check_storage(layers: list[TileLayer], storage: str) -> None:
     """Vector tiles come from vector layers and image tiles from raster layers."""
     for layer in layers:
         if layer.storage != storage:
-            other = "png" if layer.storage == "raster" else "mvt"
             raise InvalidInput(
-                f"Layer '{layer.slug}' is a {layer.storage} layer: ask for .{other} tiles",
+                msg("tiles.raster_layer", layer=layer.slug)
+                if layer.storage == "raster"
+                else msg("tiles.vector_layer", layer=layer.slug),
                 where={"layer": layer.slug},
             )
 
 
 def details(conn: Connection, slugs: list[str]) -> dict[str, dict[str, Any]]:
-    """Title, attribution, extent (EPSG:4326 degrees), geometry types and attribute types."""
+    """Titles, attribution, extent (EPSG:4326 degrees), geometry types, attribute types and
+    the layer's own style."""
     rows = conn.exec_driver_sql(_DETAILS, {"slugs": slugs}).all()
     return {
         row[0]: {
@@ -120,6 +126,10 @@ def details(conn: Connection, slugs: list[str]) -> dict[str, dict[str, Any]]:
             "extent": [float(v) for v in row[9]] if row[9] else None,
             "geometry_types": sorted(row[10] or []),
             "attributes": row[11] or {},
+            "id": row[12],
+            "title_fr": row[13],
+            "title_en": row[14],
+            "style": row[15] or {},
         }
         for row in rows
     }

@@ -33,6 +33,7 @@ from sqlalchemy import Connection
 
 from geo_service.domain.kinds import Kind
 from geo_service.errors import NotFound
+from geo_service.problems import msg
 from geo_service.tiles.catalog import TileLayer
 
 EXTENT = 4096
@@ -49,8 +50,9 @@ STYLE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 # Query parameters that are not property filters.
-# `v` is a cache-buster a client may add to a tile URL (the app adds the layer version).
-RESERVED = frozenset({"properties", "f", "colormap", "key", "access_token", "v"})
+# `v` is a cache-buster a client may add to a tile URL (the app adds the layer version); `lang`
+# is the language of error messages (api/errors.py).
+RESERVED = frozenset({"properties", "f", "colormap", "key", "access_token", "v", "lang"})
 
 # Properties that hold lists (MVT has no list values: sent as "a, b").
 LIST_FIELDS = frozenset({"minerals", "hazards"})
@@ -190,11 +192,10 @@ def check_tile(z: int, x: int, y: int, maxzoom: int) -> None:
     """Tile coordinates inside the WebMercatorQuad matrix at zoom `z` (else 404, as OGC API
     Tiles asks for a tile outside the tile matrix set limits)."""
     if not 0 <= z <= maxzoom:
-        raise NotFound(f"Zoom {z} is outside 0..{maxzoom}", where={"z": z})
+        raise NotFound(msg("tiles.zoom", z=z, maxzoom=maxzoom), where={"z": z})
     if not (0 <= x < 2**z and 0 <= y < 2**z):
         raise NotFound(
-            f"Tile {z}/{x}/{y} is outside the tile matrix (0..{2**z - 1} at zoom {z})",
-            where={"z": z, "x": x, "y": y},
+            msg("tiles.outside", z=z, x=x, y=y, last=2**z - 1), where={"z": z, "x": x, "y": y}
         )
 
 

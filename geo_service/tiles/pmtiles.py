@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from geo_service.domain.access import OPERATOR
 from geo_service.errors import Forbidden, InvalidInput
+from geo_service.problems import msg
 from geo_service.settings import TileSettings
 from geo_service.tiles import catalog, mvt, tilejson
 
@@ -47,7 +48,7 @@ def export(
     settings = settings or TileSettings()
     if not 0 <= minzoom <= maxzoom <= settings.tile_maxzoom:
         raise InvalidInput(
-            f"Zooms must satisfy 0 <= minzoom <= maxzoom <= {settings.tile_maxzoom}",
+            msg("pmtiles.zooms", maxzoom=settings.tile_maxzoom),
             where={"minzoom": minzoom, "maxzoom": maxzoom},
         )
     layers = catalog.lookup(conn, [slug], OPERATOR)
@@ -55,10 +56,13 @@ def export(
     # An archive is made to be hosted where anyone can read it: a layer that is not public goes
     # into one only when the operator says so.
     if layers[0].visibility != "public" and not allow_private:
+        visibility = (
+            msg("visibility.private")
+            if layers[0].visibility == "private"
+            else msg("visibility.internal")
+        )
         raise Forbidden(
-            f"Layer '{slug}' is {layers[0].visibility}: an archive would publish it; "
-            "export it with --allow-private if that is what you want",
-            where={"layer": slug},
+            msg("pmtiles.not_public", layer=slug, visibility=visibility), where={"layer": slug}
         )
     document = tilejson.build(conn, [slug], "", mvt.TileQuery(), "", settings, OPERATOR)
     west, south, east, north = document["bounds"]
@@ -67,7 +71,7 @@ def export(
         for t in _TMS.tiles(west, south, east, north, list(range(minzoom, maxzoom + 1)))
     )
     if not document.get("vector_layers") or document["bounds"] == tilejson.WORLD:
-        raise InvalidInput(f"Layer '{slug}' has no features to export", where={"layer": slug})
+        raise InvalidInput(msg("pmtiles.empty", layer=slug), where={"layer": slug})
     written = empty = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as f:

@@ -15,6 +15,7 @@ from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 
 from geo_service.errors import BrokenFile, InvalidInput
+from geo_service.problems import msg
 
 FORMATS = {"png": ("PNG", "image/png"), "webp": ("WEBP", "image/webp")}
 DEFAULT_COLORMAP = "viridis"
@@ -28,21 +29,18 @@ def colormap_names() -> list[str]:
 def check_colormap(name: str) -> str:
     name = name.lower()
     if name not in cmap.list():
-        raise InvalidInput(
-            f"Unknown colormap '{name}'; try viridis, magma, greys, rdylgn, terrain...",
-            where={"colormap": name},
-        )
+        raise InvalidInput(msg("tiles.colormap", colormap=name), where={"colormap": name})
     return name
 
 
 def file_stamp(path: str | None) -> str:
     """Size and modification time of the raster file: part of the cache key."""
     if not path:
-        raise BrokenFile("This raster layer has no file attached", where={"raster_path": path})
+        raise BrokenFile(msg("tiles.no_raster_file"), where={"raster_path": path})
     try:
         stat = os.stat(path)
     except OSError as exc:
-        raise BrokenFile(f"The layer's raster file cannot be read: {exc.strerror}") from None
+        raise BrokenFile(msg("tiles.raster_unreadable", reason=exc.strerror)) from None
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 

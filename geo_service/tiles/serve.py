@@ -160,16 +160,21 @@ def raster_tile(
 
 
 def basemap_tile(
-    settings: Settings, z: int, x: int, y: int, if_none_match: str | None = None
+    settings: Settings,
+    z: int,
+    x: int,
+    y: int,
+    if_none_match: str | None = None,
+    lang: str = "en",
 ) -> TileAnswer:
-    """The offline Natural Earth basemap tile z/x/y (PNG)."""
+    """The offline basemap tile z/x/y (PNG), its country names and figures in `lang`."""
     mvt.check_tile(z, x, y, settings.tiles.tile_maxzoom)
     return _answer(
         cache_for(settings),
         "basemap",
         basemap.VERSION,
-        f"basemap|{basemap.VERSION}|{z}/{x}/{y}",
-        lambda: basemap.render(z, x, y),
+        f"basemap|{basemap.VERSION}|{lang}|{z}/{x}/{y}",
+        lambda: basemap.render(z, x, y, lang),
         if_none_match,
         PNG_TYPE,
         settings.tiles.basemap_max_age,

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput
+from geo_service.problems import msg
 from geo_service.settings import TileSettings
 from geo_service.tiles import catalog
 from geo_service.tiles.mvt import STYLE_FIELDS, TileQuery, property_keys
@@ -62,7 +63,7 @@ def build(
     layers = catalog.lookup(conn, slugs, who, settings)
     storages = {layer.storage for layer in layers}
     if len(storages) > 1:
-        raise InvalidInput("Vector and raster layers cannot share one tile source")
+        raise InvalidInput(msg("tiles.mixed"))
     storage = storages.pop()
     info = catalog.details(conn, slugs)
     described = [info[s] for s in slugs]

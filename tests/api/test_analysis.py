@@ -138,13 +138,14 @@ def test_screen_in_french_as_json_csv_and_html(client, layers):
     }
 
     r = client.post("/analysis/screen?format=csv&lang=fr", json=body)
-    rules = [line for line in csv.DictReader(io.StringIO(r.text)) if line["category"] == "rule"]
+    text = r.content.decode("utf-8-sig")  # downloads start with the BOM Excel needs
+    rules = [line for line in csv.DictReader(io.StringIO(text)) if line["category"] == "rule"]
     assert {line["reason"] for line in rules} == {rule["reason"] for rule in french.values()}
 
     page = client.post("/analysis/screen?format=html&lang=fr", json=body).text
-    assert "Vérification de la zone" in page and "Règles" in page
+    assert "Rapport de vérification de zone" in page and "Règles" in page
     for rule in french.values():
-        assert html.escape(rule["reason"]) in page
+        assert rule["reason"] in html.unescape(page)
     assert "non conforme" in page and "Overlaps" not in page
 
 

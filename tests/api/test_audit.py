@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
 
-ZONE = mapping(box(-4.02, 9.98, -3.98, 10.02))
+ZONE = mapping(box(-4.005, 9.995, -3.995, 10.005))  # about 120 ha: small enough to gazette
 GEOJSON = {"Content-Type": "application/geo+json"}
 
 

@@ -3,6 +3,7 @@ Tiles, raster and basemap PNGs, access, the embed page in Chromium, and a tile r
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -292,7 +293,9 @@ def test_embed_page(client, anon, titles):
     assert '"bbox":[-9.0,11.0,-7.0,13.0]' in html
     assert '"legend.title":"Légende"' in html  # the map app's messages, inlined
     assert '<script type="module" src="/embed/assets/embed.js">' in html
-    assert "/static/vendor/leaflet/leaflet.js" in html and "https://" not in html
+    assert "/static/vendor/leaflet/leaflet.js" in html
+    # Nothing is loaded from elsewhere (attribution links to the sources are only links).
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html)
     assert client.get("/embed/assets/embed.js").status_code == 200
     assert client.get("/embed/assets/../tiles.py").status_code == 404
     assert client.get("/embed?layers=api-tiles-titles&bbox=1,2,3").status_code == 400

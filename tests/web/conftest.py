@@ -37,9 +37,14 @@ def console() -> Console:
 def map_context(browser) -> Iterator[sync_api.BrowserContext]:
     """One English browser context for the map tests of a worker: its HTTP cache keeps the
     vendored scripts and the tiles (whose URLs carry the layer's version, so none is stale).
-    Keys live in each page's sessionStorage, so pages of one context can be different people."""
+    Keys live in each page's sessionStorage, so pages of one context can be different people.
+    It asks for reduced motion, as some users do: the map jumps instead of gliding, so tests
+    wait for fewer frames (the first-load, embed and phone tests keep the animations)."""
     context = browser.new_context(
-        viewport={"width": 1400, "height": 900}, locale="en-GB", accept_downloads=True
+        viewport={"width": 1400, "height": 900},
+        locale="en-GB",
+        accept_downloads=True,
+        reduced_motion="reduce",
     )
     yield context
     context.close()

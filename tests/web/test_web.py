@@ -6,7 +6,8 @@ import json
 import re
 
 from geo_service.analysis.messages import MESSAGES
-from geo_service.api.web import WEB, pick_language
+from geo_service.api.web import WEB
+from geo_service.problems import pick_language
 
 
 def _config(html: str) -> dict:

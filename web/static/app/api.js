@@ -1,6 +1,6 @@
 // Talking to the service: JSON in and out with the signed-in key, problem details (RFC 9457)
 // turned into readable errors.
-import { t } from "./i18n.js";
+import { currentLang, t } from "./i18n.js";
 
 // The key lives in sessionStorage: it goes when the browser session ends, and no other tab
 // shares it.
@@ -55,7 +55,8 @@ async function problemOf(response) {
 // One request with the signed-in key (or `key`, one being checked); `json` is sent as the body,
 // `form` as multipart; the answer is parsed by `as` ("tagged": { data, etag } of a JSON answer).
 export async function request(method, url, { json, form, as = "json", headers = {}, key = accessKey() } = {}) {
-  const init = { method, headers: { ...authHeaders(key), ...headers } };
+  // The server words its problems in the interface's language, not the browser's.
+  const init = { method, headers: { "Accept-Language": currentLang(), ...authHeaders(key), ...headers } };
   if (json !== undefined) {
     init.body = JSON.stringify(json);
     init.headers["Content-Type"] = "application/json";

@@ -6,21 +6,16 @@ import { Layers } from "./layers.js";
 import { initSearch } from "./search.js";
 import { Zones } from "./zones.js";
 import { Research } from "./research.js";
-import { showError } from "./ui.js";
+import { initPhone } from "./phone.js";
+import { phone, showError, showTab } from "./ui.js";
 
 const config = JSON.parse(document.getElementById("config").textContent);
 initLanguage(config.lang, config.messages);
 
+// A person's tap on a tab opens the phone's sheet on it; the app's own switches say what they want.
 function initTabs() {
-  const tabs = document.querySelectorAll("[data-tab]");
-  for (const tab of tabs) {
-    tab.addEventListener("click", () => {
-      for (const other of tabs) {
-        const selected = other === tab;
-        other.setAttribute("aria-selected", String(selected));
-        document.getElementById(`tab-${other.dataset.tab}`).hidden = !selected;
-      }
-    });
+  for (const tab of document.querySelectorAll("[data-tab]")) {
+    tab.addEventListener("click", (e) => showTab(tab.dataset.tab, e.isTrusted ? "open" : null));
   }
 }
 
@@ -35,6 +30,9 @@ initLanguageSwitch();
 const auth = new Auth();
 const { map } = createMap(config);
 const layers = new Layers(map);
+// On a phone the map comes first: the legend starts folded.
+if (phone.matches) layers.legendFolded = true;
+initPhone(map);
 const zones = new Zones(map, layers, config);
 const research = new Research(map, layers, config);
 initSearch(map, layers);
@@ -42,13 +40,13 @@ window.app = { auth, map, layers, zones, research, config };
 // Signing in or out changes which layers may be read (private ones appear or go) and whether
 // their tiles need the key: the list and every overlay are read again.
 auth.addEventListener("change", () => {
-  zones.applyRole(auth.can("edit"));
+  zones.applyRole(auth.can("edit"), auth.can("manage"));
   Promise.all([layers.reload(), zones.loadList()]).catch(showError);
 });
 // Who is signed in decides what the lists hold: ask first (only when a key is kept).
 auth.restore()
   .then(() => {
-    zones.applyRole(auth.can("edit"));
+    zones.applyRole(auth.can("edit"), auth.can("manage"));
     return Promise.all([layers.load(), zones.loadList()]);
   })
   .then(() => document.body.classList.add("ready"))

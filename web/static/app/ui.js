@@ -31,9 +31,45 @@ export function showMessage(text, kind = "error") {
 export function showError(error) {
   const problem = error.problem || {};
   let text = problem.detail || error.message;
-  if (problem.title && problem.title !== text && problem.title !== "HTTP error") text = `${problem.title}: ${text}`;
+  const generic = problem.type === "about:blank" && /^(HTTP error|Erreur HTTP)$/.test(problem.title || "");
+  if (problem.title && problem.title !== text && !generic) text = `${problem.title}: ${text}`;
   if (error.status === 404 && error.url && !problem.type?.startsWith("/problems/")) text = `${text} (${error.url})`;
   return showMessage(text, "error");
+}
+
+// Phones get the layout of app.css's media query of the same width; fingers (no hover) get
+// words that say "tap" rather than "click" or "move the mouse".
+export const phone = window.matchMedia("(max-width: 700px)");
+export const touch = window.matchMedia("(hover: none)");
+
+// The panel's tabs. On a phone the panel is a bottom sheet: `sheet` asks it to open ("half",
+// "full", or "open": at least half) or to leave the map free ("closed"); a desktop ignores it.
+export function showTab(name, sheet) {
+  for (const tab of document.querySelectorAll("[data-tab]")) {
+    const selected = tab.dataset.tab === name;
+    tab.setAttribute("aria-selected", String(selected));
+    document.getElementById(`tab-${tab.dataset.tab}`).hidden = !selected;
+  }
+  if (sheet) document.dispatchEvent(new CustomEvent("sheet", { detail: sheet }));
+}
+
+// A script or style sheet fetched on first use only (the drawing library): one request however
+// often it is asked for; a failed one may be asked for again.
+const loading = new Map();
+export function loadOnce(url) {
+  if (!loading.has(url)) {
+    loading.set(url, new Promise((resolve, reject) => {
+      const node = url.endsWith(".css") ? el("link", { rel: "stylesheet", href: url }) : el("script", { src: url });
+      node.addEventListener("load", () => resolve());
+      node.addEventListener("error", () => {
+        loading.delete(url);
+        node.remove();
+        reject(new Error(url));
+      });
+      document.head.append(node);
+    }));
+  }
+  return loading.get(url);
 }
 
 export function debounce(fn, ms) {
@@ -53,8 +89,21 @@ export function saveBlob(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
+// The file name a download answer proposes (Content-Disposition), else `fallback`.
+export async function saveResponse(response, fallback) {
+  const named = /filename="?([^";]+)"?/.exec(response.headers.get("Content-Disposition") || "");
+  saveBlob(await response.blob(), named ? named[1] : fallback);
+}
+
 export function openBlob(blob) {
   const url = URL.createObjectURL(blob);
   window.open(url, "_blank", "noopener");
   setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+// Leaflet's options for people who asked their system for less motion (WCAG 2.3.3): no zoom,
+// fade or marker animations, the map jumps where it would glide.
+export function motionOptions() {
+  const still = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches ?? false;
+  return { zoomAnimation: !still, fadeAnimation: !still, markerZoomAnimation: !still };
 }

@@ -1,12 +1,20 @@
 // Planner tools: draw, edit and delete ASM zones (Leaflet-Geoman) with a screening report that
 // follows the drawing, conflicts on the map, save as draft, lifecycle moves and history.
 // Every change names the version it was made on (If-Match): a zone someone else changed
-// meanwhile is reloaded rather than overwritten.
+// meanwhile is reloaded rather than overwritten, and the planner told what changed. Gazetting
+// a zone that fails a rule takes a reason to override it; a zone in force is retired.
 import { getJSON, postJSON, request } from "./api.js";
 import { t, has, label, fieldLabel, formatNumber, onLanguageChange, currentLang } from "./i18n.js";
-import { el, debounce, showError, showMessage, openBlob } from "./ui.js";
+import { sheetCover, touchTooltips } from "./phone.js";
+import { el, debounce, showError, showMessage, openBlob, saveResponse, showTab, loadOnce } from "./ui.js";
 
 const ZONES = "asm-zones";
+// The drawing library is fetched when an editor first draws or edits: those who only look at
+// the map never download it.
+const GEOMAN = ["/static/vendor/geoman/leaflet-geoman.css", "/static/vendor/geoman/leaflet-geoman.min.js"];
+// A zone in force (ADMIN_DELETE_STATUSES of geo_service/domain/kinds.py): an admin may delete
+// it, anyone else retires it.
+const IN_FORCE = new Set(["gazetted", "suspended"]);
 const CONFLICT_STYLE = { color: "#d7191c", weight: 3, fillColor: "#d7191c", fillOpacity: 0.45, dashArray: "4 3", pmIgnore: true, interactive: false };
 const ZONE_STYLE = { color: "#0868ac", weight: 3, fillColor: "#43a2ca", fillOpacity: 0.2 };
 const GEOMAN_CONTROLS = {
@@ -51,25 +59,34 @@ export function ruleReason(rule) {
   return t(key, vars);
 }
 
+// A zone as it was read: what a colleague's change is measured against.
+const EMPTY = { id: null, status: null, layer: null, etag: null, base: null };
+
 export class Zones {
   constructor(map, layers, config) {
     this.map = map;
     this.layers = layers;
     this.transitions = config.zone_transitions;
-    this.zone = { id: null, status: null, layer: null, etag: null };
+    this.zone = { ...EMPTY };
     this.canEdit = false;
-    this.moving = null; // the lifecycle move whose comment is being written: { status, comment }
+    this.isAdmin = false;
+    // The lifecycle move being written: { status, comment }, and once the server has refused
+    // to gazette, the rules that fail (`failing`) and the reason to override them (`override`).
+    this.moving = null;
     this.report = null;
     this.saved = [];
+    this.versions = [];
     this.screenSeq = 0;
+    this.tools = null; // the drawing library, loading or loaded
     this.group = L.featureGroup().addTo(map);
     this.conflicts = L.featureGroup().addTo(map);
     this.screenSoon = debounce(() => this.screen(), 400);
-    this.initGeoman();
+    this.starter = this.drawStarter();
     this.bindForm();
     layers.addEventListener("open-zone", (e) => this.open(e.detail.id));
-    onLanguageChange((lang) => {
-      map.pm.setLang(lang);
+    onLanguageChange(() => {
+      if (map.pm) this.setToolsLanguage();
+      this.renderStarter();
       this.renderReport();
       this.renderStatus();
       this.renderList();
@@ -77,50 +94,134 @@ export class Zones {
     });
   }
 
+  // Until the library is here, the map's drawing button is ours: its first tap fetches Geoman,
+  // whose toolbar then takes its place.
+  drawStarter() {
+    const control = L.control({ position: "topleft" });
+    control.onAdd = () => {
+      const bar = el("div", { class: "leaflet-bar leaflet-control zone-draw-start" },
+        el("a", { href: "#", role: "button", class: "leaflet-buttons-control-button", onclick: (e) => {
+          e.preventDefault();
+          this.startDrawing();
+        } }, el("div", { class: "control-icon leaflet-pm-icon-polygon" })));
+      L.DomEvent.disableClickPropagation(bar);
+      return bar;
+    };
+    return control;
+  }
+
+  renderStarter() {
+    const button = this.starter.getContainer()?.querySelector("a");
+    if (!button) return;
+    button.title = t("zones.draw");
+    button.setAttribute("aria-label", t("zones.draw"));
+  }
+
+  drawingTools() {
+    if (!this.tools) {
+      this.tools = Promise.all(GEOMAN.map(loadOnce)).then(() => this.initGeoman());
+      this.tools.catch(() => {
+        this.tools = null;
+      });
+    }
+    return this.tools;
+  }
+
+  async startDrawing() {
+    if (await this.withTools()) this.map.pm.enableDraw("Polygon");
+  }
+
+  async startEditing() {
+    if (this.zone.layer && (await this.withTools())) this.zone.layer.pm.toggleEdit({ allowSelfIntersection: false });
+  }
+
+  async withTools() {
+    try {
+      await this.drawingTools();
+    } catch {
+      showMessage(t("zones.tools_failed"), "error");
+      return false;
+    }
+    return this.canEdit;
+  }
+
+  setToolsLanguage() {
+    const lang = currentLang();
+    const touch = touchTooltips();
+    if (touch) this.map.pm.setLang(`${lang}-touch`, touch, lang);
+    else this.map.pm.setLang(lang);
+  }
+
   initGeoman() {
     const { map } = this;
-    map.pm.setLang(currentLang());
+    // The map and any zone on it were made before the library came: they get its handle now.
+    L.PM.reInitLayer(map);
+    L.PM.reInitLayer(this.group);
+    this.setToolsLanguage();
     map.pm.setGlobalOptions({ allowSelfIntersection: false, pathOptions: ZONE_STYLE, templineStyle: { color: "#0868ac" }, hintlineStyle: { color: "#0868ac", dashArray: "5 5" } });
-    // A new drawing is a new zone: the one on screen (saved or not) leaves the editor.
+    // A new drawing is a new zone: the one on screen (saved or not) leaves the editor. On a
+    // phone the sheet gets out of the way of the drawing, and comes back with its report.
+    // Two quick taps on a phone are a double tap: while drawing they place vertices, not zoom.
     map.on("pm:drawstart", ({ workingLayer }) => {
+      map.doubleClickZoom.disable();
       this.clearZone();
-      document.querySelector('[data-tab="zones"]').click();
+      showTab("zones", "closed");
       workingLayer.on("pm:vertexadded", () => {
         const ring = workingLayer.getLatLngs();
         if (ring.length >= 3) this.screen(polygonOf(ring));
       });
     });
+    map.on("pm:drawend", () => map.doubleClickZoom.enable());
     map.on("pm:create", ({ layer }) => {
       this.clearZone();
-      this.zone = { id: null, status: null, layer, etag: null };
+      this.zone = { ...EMPTY, layer };
       this.group.addLayer(layer);
       this.watch(layer);
       this.renderStatus();
+      showTab("zones", "half");
+      if (sheetCover()) this.fit(layer, this.map.getZoom()); // a phone: above its sheet
       this.screen();
     });
     map.on("pm:remove", ({ layer }) => {
-      if (layer !== this.zone.layer) return;
-      if (this.zone.id) this.remove(layer);
-      else this.clearZone();
+      if (layer === this.zone.layer) this.remove(layer);
     });
+    this.showTools();
   }
 
-  // Drawing, editing and saving for editors; the others may open a zone, its report and history.
-  applyRole(canEdit) {
+  // Drawing, editing and saving for editors (admins may also delete a zone in force); the
+  // others may open a zone, its report and history.
+  applyRole(canEdit, isAdmin = false) {
     this.canEdit = canEdit;
+    this.isAdmin = canEdit && isAdmin;
+    if (!canEdit) this.moving = null;
+    this.showTools();
+    for (const field of FORM_FIELDS) document.getElementById(`zone-${field}`).readOnly = !canEdit;
+    this.renderStatus();
+  }
+
+  // The zone in view, above the phone's sheet when it is open.
+  fit(layer, maxZoom) {
+    this.map.fitBounds(layer.getBounds(), { maxZoom, paddingBottomRight: [0, sheetCover()] });
+  }
+
+  showTools() {
     const { pm } = this.map;
-    if (canEdit && !pm.controlsVisible()) pm.addControls(GEOMAN_CONTROLS);
-    if (!canEdit) {
+    if (this.canEdit && !pm) {
+      this.starter.addTo(this.map);
+      this.renderStarter();
+    } else {
+      this.starter.remove();
+    }
+    if (!pm) return;
+    if (this.canEdit && !pm.controlsVisible()) pm.addControls(GEOMAN_CONTROLS);
+    if (!this.canEdit) {
       pm.disableDraw();
       pm.disableGlobalEditMode();
       pm.disableGlobalDragMode();
       pm.disableGlobalRemovalMode();
       this.zone.layer?.pm?.disable();
       pm.removeControls();
-      this.moving = null;
     }
-    for (const field of FORM_FIELDS) document.getElementById(`zone-${field}`).readOnly = !canEdit;
-    this.renderStatus();
   }
 
   watch(layer) {
@@ -129,13 +230,12 @@ export class Zones {
   }
 
   bindForm() {
-    document.getElementById("zone-draw").addEventListener("click", () => this.map.pm.enableDraw("Polygon"));
-    document.getElementById("zone-edit").addEventListener("click", () => {
-      if (this.zone.layer) this.zone.layer.pm.toggleEdit({ allowSelfIntersection: false });
-    });
+    document.getElementById("zone-draw").addEventListener("click", () => this.startDrawing());
+    document.getElementById("zone-edit").addEventListener("click", () => this.startEditing());
     document.getElementById("zone-save").addEventListener("click", () => this.save());
     document.getElementById("zone-delete").addEventListener("click", () => this.zone.layer && this.remove(this.zone.layer));
-    document.getElementById("zone-print").addEventListener("click", () => this.print());
+    document.getElementById("zone-print").addEventListener("click", () => this.print("html"));
+    document.getElementById("zone-pdf").addEventListener("click", () => this.print("pdf"));
     document.getElementById("zone-refresh").addEventListener("click", () => this.loadList());
   }
 
@@ -240,40 +340,64 @@ export class Zones {
     if (moves.length) box.append(el("div", { class: "moves" }, el("span", {}, t("zones.move")), buttons));
     if (this.moving && moves.includes(this.moving.status)) box.append(this.moveForm());
     document.getElementById("zone-save").textContent = id ? t("zones.save") : t("zones.save_draft");
+    // A zone in force is retired (a move, with its reason), not deleted.
+    document.getElementById("zone-delete").textContent = t(IN_FORCE.has(status) ? "zones.retire" : "zones.delete");
   }
 
   askComment(status) {
-    this.moving = { status, comment: this.moving?.comment || "" };
+    const same = this.moving?.status === status;
+    this.moving = { status, comment: this.moving?.comment || "", failing: same ? this.moving.failing : null, override: same ? this.moving.override : "" };
     this.renderStatus();
     document.getElementById("move-comment").focus();
   }
 
-  // A move of a zone along its lifecycle says why: the reason is kept in its history.
+  // A move of a zone along its lifecycle says why: the reason is kept in its history. Once the
+  // server has refused to gazette the zone, the form names the rules it fails and gazettes it
+  // only with a reason to override them; retiring a zone in force is where an admin may
+  // delete it instead.
   moveForm() {
-    const { status, comment } = this.moving;
+    const { status, comment, failing } = this.moving;
+    const needed = (field, message) => {
+      if (field.value.trim()) return true;
+      field.setCustomValidity(message);
+      field.reportValidity();
+      return false;
+    };
     const text = el("textarea", { id: "move-comment", rows: 3, maxlength: 2000, required: true, oninput: () => {
       this.moving.comment = text.value;
       text.setCustomValidity("");
     } });
     text.value = comment;
+    const override = failing ? el("textarea", { id: "move-override", rows: 3, maxlength: 2000, required: true, oninput: () => {
+      this.moving.override = override.value;
+      override.setCustomValidity("");
+    } }) : null;
+    if (override) override.value = this.moving.override || "";
     const submit = (e) => {
       e.preventDefault();
-      if (!text.value.trim()) {
-        text.setCustomValidity(t("zones.comment_needed"));
-        text.reportValidity();
-        return;
-      }
-      this.move(status, text.value.trim());
+      if (!needed(text, t("zones.comment_needed")) || (override && !needed(override, t("zones.override_needed")))) return;
+      this.move(status, text.value.trim(), override ? override.value.trim() : null);
     };
+    const retiring = status === "retired" && IN_FORCE.has(this.zone.status);
+    const confirm = failing ? t("zones.gazette_anyway") : t("zones.move_confirm", { status: label("status", status) });
     return el("form", { class: "move-form", id: "move-form", onsubmit: submit },
-      el("label", { for: "move-comment" }, t("zones.move_why", { status: label("status", status) })),
+      el("label", { for: "move-comment" }, t(retiring ? "zones.retire_why" : "zones.move_why", { status: label("status", status) })),
       text,
+      failing ? el("div", { class: "refused", id: "move-refused", role: "alert" },
+        el("p", {}, t("zones.gazette_refused", { n: failing.length })),
+        el("ul", { class: "rules" }, failing.map((rule) => el("li", { class: "verdict-fail", dataset: { rule: rule.id } },
+          el("span", { class: "verdict verdict-fail" }, t("verdict.fail")),
+          el("span", { class: "rule-id" }, has(`rule.${rule.id}`) ? t(`rule.${rule.id}`) : rule.id),
+          el("span", { class: "reason" }, ruleReason(rule))))),
+        el("label", { for: "move-override" }, t("zones.override_why")),
+        override) : null,
       el("div", { class: "buttons" },
-        el("button", { type: "submit", class: "primary", id: "move-confirm" }, t("zones.move_confirm", { status: label("status", status) })),
+        el("button", { type: "submit", class: failing ? "primary danger-fill" : "primary", id: "move-confirm" }, confirm),
         el("button", { type: "button", id: "move-cancel", onclick: () => {
           this.moving = null;
           this.renderStatus();
-        } }, t("action.cancel"))));
+        } }, t("action.cancel")),
+        retiring && this.isAdmin ? el("button", { type: "button", class: "danger", id: "zone-destroy", onclick: () => this.destroy(text.value.trim()) }, t("zones.delete_admin")) : null));
   }
 
   formProperties() {
@@ -305,29 +429,47 @@ export class Zones {
     });
   }
 
-  async move(status, comment) {
+  async move(status, comment, override) {
+    const json = { type: "Feature", properties: { status }, comment };
+    if (override) json.override = { reason: override };
     await this.change(async () => {
-      this.took(await this.write("PATCH", { type: "Feature", properties: { status }, comment }));
+      this.took(await this.write("PATCH", json));
       this.moving = null;
-      showMessage(t("zones.moved", { status: label("status", this.zone.status) }), "notice");
+      showMessage(t(override ? "zones.moved_override" : "zones.moved", { status: label("status", this.zone.status) }), "notice");
     });
   }
 
+  // The delete button and the drawing tool's eraser: an unsaved drawing goes, a saved zone is
+  // deleted once confirmed (history keeps it), a zone in force is retired instead.
   async remove(layer) {
-    if (!window.confirm(t("zones.confirm_delete"))) {
-      if (!this.group.hasLayer(layer)) this.group.addLayer(layer);
+    if (!this.zone.id) {
+      this.clearZone();
       return;
     }
+    if (!this.map.hasLayer(layer)) { // the eraser took it off the map: back until the server agrees
+      this.group.removeLayer(layer);
+      this.group.addLayer(layer);
+    }
+    if (IN_FORCE.has(this.zone.status)) {
+      this.askComment("retired");
+      return;
+    }
+    if (!window.confirm(t("zones.confirm_delete"))) return;
+    await this.destroy();
+  }
+
+  async destroy(comment = "") {
+    if (IN_FORCE.has(this.zone.status) && !window.confirm(t("zones.confirm_delete_in_force"))) return;
     await this.change(async () => {
-      await this.write("DELETE");
+      await this.write("DELETE", undefined, comment ? `?comment=${encodeURIComponent(comment)}` : "");
       this.clearZone();
       showMessage(t("zones.deleted"), "notice");
     });
   }
 
   // A change of the zone on screen, made on the version it was read at.
-  write(method, json) {
-    return request(method, `/collections/${ZONES}/items/${this.zone.id}`, {
+  write(method, json, query = "") {
+    return request(method, `/collections/${ZONES}/items/${this.zone.id}${query}`, {
       json,
       as: "tagged",
       headers: this.zone.etag ? { "If-Match": this.zone.etag } : {},
@@ -338,21 +480,46 @@ export class Zones {
     this.zone.id = data.id;
     this.zone.status = data.properties.status;
     this.zone.etag = etag;
+    this.zone.base = { properties: data.properties, geometry: data.geometry };
   }
 
-  // Someone else changed the zone since it was read (412): their version is shown, with why.
+  // A refused change wrote nothing: the zone is shown as the server has it, never as asked.
+  // Someone else changed it since it was read (412): it is reloaded and what they changed said.
+  // Gazetting refused for failing rules (409 with `rules`): the move form names them and asks
+  // for a reason to override them.
   async change(action) {
     try {
       await action();
       await this.afterChange();
     } catch (error) {
-      if (error.status !== 412 || !this.zone.id) {
+      if (error.status === 412 && this.zone.id) {
+        await this.reloadStale();
+      } else if (error.status === 409 && error.problem?.rules && this.moving) {
+        this.moving.failing = error.problem.rules;
+        this.renderStatus();
+        document.getElementById("move-override").focus();
+      } else {
         showError(error);
-        return;
+        if (this.zone.id && error.status >= 400 && error.status < 500) await this.refresh();
       }
-      showMessage(t("zones.stale", { detail: error.problem?.detail || error.message }), "error");
-      await Promise.all([this.open(this.zone.id), this.layers.load(), this.loadList()]);
     }
+  }
+
+  async reloadStale() {
+    const before = this.zone.base;
+    const [opened] = await Promise.all([this.open(this.zone.id, { fit: false }), this.layers.load(), this.loadList()]);
+    if (!opened) return;
+    const last = this.versions.at(-1) || {};
+    showMessage(t("zones.stale", { who: last.changed_by || "?", version: last.version ?? "?", changes: describeChanges(before, this.zone.base) }), "error");
+  }
+
+  async refresh() {
+    try {
+      this.took(await request("GET", `/collections/${ZONES}/items/${this.zone.id}`, { as: "tagged" }));
+    } catch (error) {
+      if (error.status !== 404) showError(error);
+    }
+    this.renderStatus();
   }
 
   async afterChange() {
@@ -363,7 +530,8 @@ export class Zones {
   clearZone() {
     this.group.clearLayers();
     this.conflicts.clearLayers();
-    this.zone = { id: null, status: null, layer: null, etag: null };
+    this.zone = { ...EMPTY };
+    this.versions = [];
     this.moving = null;
     this.report = null;
     this.renderReport();
@@ -371,24 +539,29 @@ export class Zones {
     document.getElementById("zone-history").replaceChildren();
   }
 
-  async open(id) {
+  // The zone `id` in the editor; true once it is there.
+  async open(id, { fit = true } = {}) {
     try {
-      const { data: feature, etag } = await request("GET", `/collections/${ZONES}/items/${id}`, { as: "tagged" });
+      const answer = await request("GET", `/collections/${ZONES}/items/${id}`, { as: "tagged" });
+      const feature = answer.data;
       this.map.closePopup();
       this.clearZone();
       const layer = L.geoJSON(feature, { style: ZONE_STYLE }).getLayers()[0];
-      this.zone = { id: feature.id, status: feature.properties.status, layer, etag };
+      this.zone = { ...EMPTY, layer };
+      this.took(answer);
       this.group.addLayer(layer);
       this.watch(layer);
       for (const field of FORM_FIELDS) {
         document.getElementById(`zone-${field}`).value = feature.properties[field] || "";
       }
-      document.querySelector('[data-tab="zones"]').click();
-      this.map.fitBounds(layer.getBounds(), { maxZoom: 14 });
+      showTab("zones", "open");
+      if (fit) this.fit(layer, 14);
       this.renderStatus();
       await Promise.all([this.screen(), this.loadHistory()]);
+      return true;
     } catch (error) {
       showError(error);
+      return false;
     }
   }
 
@@ -412,6 +585,7 @@ export class Zones {
     const box = document.getElementById("zone-history");
     try {
       const { versions } = await getJSON(`/collections/${ZONES}/items/${this.zone.id}/history`);
+      this.versions = versions;
       // The panel is narrow: who and when share a cell, and each version's name is its tooltip.
       const when = { dateStyle: "short", timeStyle: "short" };
       const locale = currentLang() === "fr" ? "fr-FR" : "en-GB";
@@ -420,7 +594,8 @@ export class Zones {
         el("td", { class: "change" }, label("change", v.change)),
         el("td", {}, label("status", v.properties?.status)),
         el("td", {}, el("span", { class: "by" }, v.changed_by || "—"), el("span", { class: "when" }, new Date(v.valid_from).toLocaleString(locale, when))),
-        el("td", { class: "comment" }, v.comment || "")));
+        el("td", { class: "comment" }, v.comment || "",
+          v.override ? el("span", { class: "override" }, t("zones.history_override", { reason: v.override.reason })) : null)));
       box.replaceChildren(el("div", { class: "table-wrap" }, el("table", { class: "history" },
         el("thead", {}, el("tr", {},
           el("th", {}, t("history.version")),
@@ -434,21 +609,43 @@ export class Zones {
     }
   }
 
-  // The folium page from the server, in the interface's language: a static map and the rules
-  // a planner attaches to a file.
-  async print() {
+  // The printable report from the server, in the interface's language: the zone's record, a
+  // map with the basemap and the conflicts, the rules and the conflict tables; HTML to print
+  // from the browser, or a PDF to file.
+  async print(format) {
     const geometry = this.geometry();
     if (!geometry) {
       showMessage(t("zones.nothing"), "error");
       return;
     }
     try {
-      const url = `/analysis/screen?format=html&lang=${currentLang()}`;
-      openBlob(await request("POST", url, { json: this.screenBody(geometry), as: "blob" }));
+      const url = `/analysis/screen?format=${format}&lang=${currentLang()}`;
+      const json = this.screenBody(geometry);
+      if (format === "pdf") await saveResponse(await request("POST", url, { json, as: "response" }), "zone.pdf");
+      else openBlob(await request("POST", url, { json, as: "blob" }));
     } catch (error) {
       showError(error);
     }
   }
+}
+
+// What a colleague changed between the version read and the one now stored, in words.
+function describeChanges(before, after) {
+  if (!before || !after) return t("zones.changed_nothing");
+  const shown = (field, value) => {
+    if (value === undefined || value === null || value === "") return t("zones.changed_empty");
+    return Array.isArray(value) ? value.map((v) => label(field, v)).join(", ") : label(field, value);
+  };
+  const fields = new Set([...Object.keys(before.properties || {}), ...Object.keys(after.properties || {})]);
+  const changes = [];
+  for (const field of fields) {
+    const was = before.properties?.[field];
+    const now = after.properties?.[field];
+    if (JSON.stringify(was) === JSON.stringify(now)) continue;
+    changes.push(t("zones.changed_field", { field: fieldLabel(field), before: shown(field, was), after: shown(field, now) }));
+  }
+  if (JSON.stringify(before.geometry) !== JSON.stringify(after.geometry)) changes.push(t("zones.changed_outline"));
+  return changes.join("; ") || t("zones.changed_nothing");
 }
 
 function polygonOf(latlngs) {
