@@ -28,16 +28,42 @@ SEED = 20261129
 BBOX = (-9.6, 11.4, -7.4, 13.0)  # lon/lat: south-west Mali and north-east Guinea
 
 LAYERS: list[dict[str, Any]] = [
-    {"slug": "mine-sites", "kind": "mine_site", "title": "ASM sites"},
-    {"slug": "concessions", "kind": "concession", "title": "Mining titles"},
-    {"slug": "tailings", "kind": "tailings_facility", "title": "Tailings storage facilities"},
-    {"slug": "abandoned-mines", "kind": "abandoned_mine", "title": "Abandoned mines"},
-    {"slug": "asm-zones", "kind": "asm_zone", "title": "ASM zones"},
+    {
+        "slug": "mine-sites",
+        "kind": "mine_site",
+        "title": "ASM sites",
+        "title_fr": "Sites d'orpaillage",
+    },
+    {
+        "slug": "concessions",
+        "kind": "concession",
+        "title": "Mining titles",
+        "title_fr": "Titres miniers",
+    },
+    {
+        "slug": "tailings",
+        "kind": "tailings_facility",
+        "title": "Tailings storage facilities",
+        "title_fr": "Installations de stockage de résidus",
+    },
+    {
+        "slug": "abandoned-mines",
+        "kind": "abandoned_mine",
+        "title": "Abandoned mines",
+        "title_fr": "Mines abandonnées",
+    },
+    {
+        "slug": "asm-zones",
+        "kind": "asm_zone",
+        "title": "ASM zones",
+        "title_fr": "Zones d'orpaillage",
+    },
     {
         "slug": "protected-areas",
         "kind": "reference",
         "theme": "protected_area",
         "title": "Protected areas",
+        "title_fr": "Aires protégées",
     },
 ]
 NE_LAYERS: list[dict[str, Any]] = [
@@ -45,6 +71,7 @@ NE_LAYERS: list[dict[str, Any]] = [
         "slug": "rivers",
         "theme": "river",
         "title": "Rivers (Natural Earth 1:50m)",
+        "title_fr": "Cours d'eau (Natural Earth 1:50m)",
         "file": "ne_50m_rivers_lake_centerlines.zip",
         "bbox": (-20.0, 4.0, 5.0, 20.0),
     },
@@ -52,6 +79,7 @@ NE_LAYERS: list[dict[str, Any]] = [
         "slug": "places",
         "theme": "settlement",
         "title": "Populated places (Natural Earth 1:110m)",
+        "title_fr": "Localités (Natural Earth 1:110m)",
         "file": "ne_110m_populated_places.zip",
         "bbox": (-20.0, 4.0, 5.0, 20.0),
     },
@@ -299,6 +327,8 @@ def load(session: Session, replace: bool = False) -> dict[str, int]:
             OPERATOR,
             visibility="public",
             title=spec["title"],
+            title_fr=spec["title_fr"],
+            title_en=spec["title"],
             kind=spec["kind"],
             attribution=spec.get("attribution", "geo-service demo data (invented)"),
             theme=spec.get("theme"),

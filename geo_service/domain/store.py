@@ -132,14 +132,19 @@ def create_layer(
     theme: str | None = None,
     shared_with: list[str] | None = None,
     shared_groups: list[str] | None = None,
+    title_fr: str | None = None,
+    title_en: str | None = None,
 ) -> Layer:
-    """A new layer owned by `who`, listed first among the layers of its kind."""
+    """A new layer owned by `who`, listed first among the layers of its kind; `title_fr` and
+    `title_en` are its titles in the interface's languages (`title` where one is missing)."""
     _check_slug(slug)
     kind = parse_kind(kind).value
     first = session.scalar(select(func.min(Layer.sort_order)).where(Layer.kind == kind))
     layer = Layer(
         slug=slug,
         title=title or slug,
+        title_fr=title_fr or None,
+        title_en=title_en or None,
         kind=kind,
         sort_order=(ORDER_STEP if first is None else first) - ORDER_STEP,
         visibility=check_visibility(visibility),

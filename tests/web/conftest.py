@@ -4,7 +4,9 @@ errors collected and checked."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +109,63 @@ def open_map(
 def page(open_map) -> sync_api.Page:
     """A fresh English page of the map, signed in as the editor (key name "test-editor")."""
     return open_map("editor")
+
+
+def _messages(lang: str) -> dict[str, str]:
+    def flat(tree: dict, prefix: str = "") -> Iterator[tuple[str, str]]:
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from flat(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    path = Path(__file__).resolve().parents[2] / "web" / "static" / "i18n" / f"{lang}.json"
+    return dict(flat(json.loads(path.read_text("utf-8"))))
+
+
+def _english_only() -> list[re.Pattern[str]]:
+    """Every English message of the interface that French says otherwise, as a whole-word
+    pattern; a message with parameters or markup by its fixed parts of two words or more."""
+    english, french = _messages("en"), _messages("fr")
+    said_in_french = "\n".join(re.sub(r"<[^>]+>", "\n", text) for text in french.values())
+    phrases: set[str] = set()
+    for key, text in english.items():
+        if french.get(key) == text:
+            continue
+        whole = "{" not in text and "<" not in text
+        for part in re.split(r"\{[^}]*\}|<[^>]+>", text):
+            part = part.strip(" .,:;()«»\"'")
+            if not re.search(r"[A-Za-z]{2}", part) or part in said_in_french:
+                continue  # no word, or words French uses too (names, units, acronyms)
+            if whole or " " in part:
+                phrases.add(part)
+    return [re.compile(rf"(?<![\w-]){re.escape(p)}(?![\w-])") for p in sorted(phrases)]
+
+
+ENGLISH_ONLY = _english_only()
+# Every text of a page that people read: text nodes and the attributes that are read out or
+# shown (placeholders, tooltips, labels), the contents of hidden panels included. Not the map's
+# credits: each layer's attribution is shown in the words its publisher gave it.
+_PAGE_TEXTS = """() => {
+  const parts = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    acceptNode: n => n.parentElement.closest("script, style, template, .leaflet-control-attribution")
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT });
+  while (walk.nextNode()) parts.push(walk.currentNode.nodeValue);
+  for (const e of document.querySelectorAll("[placeholder], [title], [aria-label], [alt]"))
+    for (const a of ["placeholder", "title", "aria-label", "alt"])
+      if (e.getAttribute(a)) parts.push(e.getAttribute(a));
+  parts.push(document.title);
+  return parts.map(p => p.trim()).filter(p => p);
+}"""
+
+
+def english_on(page_or_frame) -> list[tuple[str, str]]:
+    """(English message, the text it was found in) for every message of the interface's English
+    that a page in French still shows."""
+    found = []
+    for text in page_or_frame.evaluate(_PAGE_TEXTS):
+        for pattern in ENGLISH_ONLY:
+            if pattern.search(text):
+                found.append((pattern.pattern, text[:120]))
+    return found

@@ -21,6 +21,7 @@ from shapely.ops import unary_union
 
 from geo_service.demo import BBOX, DEMO
 from tests.conftest import bearer
+from tests.web.conftest import english_on
 from tests.web.test_map_browser import DRAWN, _click_lat_lng, _number
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -239,7 +240,26 @@ def test_a_site_a_river_and_a_title_open_their_popups_on_the_embed_page(
         _check_measure(rows, feature, "fr")
         assert popup.locator(".popup-links button").all_inner_texts() == [
             "Historique", "GeoJSON", "Zoomer dessus"]  # fmt: skip
+        assert english_on(page) == [], name  # the legend, the popup, the controls
         page.evaluate("embedMap.closePopup()")
+
+
+def test_the_french_map_its_panels_and_popups_show_no_english(open_map, live_server: str) -> None:
+    """Every text of the French map — the three panels (hidden ones too), menus, placeholders,
+    tooltips, the legend, a site's popup and its history — against every English message of the
+    interface that French words otherwise."""
+    page = open_map("editor", lang="fr")
+    assert english_on(page) == []
+    for tab in ("zones", "research", "layers"):
+        page.click(f'[data-tab="{tab}"]')
+        assert english_on(page) == [], tab
+    spot = _spots(live_server)["site"]
+    _only_layers(page, {spot["layer"]})
+    _settle(page, *spot["at"], spot["layer"])
+    popup = _click_and_read(page, spot, ".leaflet-popup-content .popup")
+    popup.locator(".popup-history-link").click()
+    popup.locator(".popup-history", has_text="Aucune version antérieure.").wait_for()
+    assert english_on(page) == []
 
 
 def test_the_partners_leaflet_snippet_opens_a_popup_on_a_point(

@@ -512,6 +512,20 @@ def test_switch_to_french_translates_the_interface(page, live_server: str) -> No
     assert "Légende" in page.locator(".legend").inner_text()
     assert "non évalué" in page.locator(".legend").inner_text()
     assert page.get_attribute("#search-input", "placeholder").startswith("Rechercher")
+    # ... and whole: the placeholder, set in the field's font, fits in the field beside the
+    # room Chromium keeps for a search field's clear button (it cut "code" to "coc" at 30rem).
+    text_px, room_px = page.eval_on_selector(
+        "#search-input",
+        """el => { const s = getComputedStyle(el), span = document.createElement("span");
+            span.style.cssText = "position: absolute; visibility: hidden; white-space: pre";
+            span.style.font = s.font;
+            span.textContent = el.placeholder;
+            document.body.append(span);
+            const width = span.getBoundingClientRect().width;
+            span.remove();
+            return [width, el.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight)]; }""",
+    )
+    assert text_px + 24 <= room_px, (text_px, room_px)
     assert "lang=fr" in page.url
     page.reload()
     page.wait_for_selector("body.ready")

@@ -6,7 +6,7 @@ import { getJSON } from "/static/app/api.js";
 import { initLanguage, label, t } from "/static/app/i18n.js";
 import { featurePopup, layerTitle, zoomToFeature } from "/static/app/popup.js";
 import { drawStyles, legendOf } from "/static/app/styles.js";
-import { el, motionOptions } from "/static/app/ui.js";
+import { el, localiseControls, motionOptions } from "/static/app/ui.js";
 import { layerOf, vectorTiles } from "/static/app/vectortiles.js";
 
 const config = JSON.parse(document.getElementById("embed-config").textContent);
@@ -38,6 +38,7 @@ L.tileLayer(ours ? `${config.basemap}?lang=${config.lang}` : config.basemap, {
   maxZoom: 19,
   attribution: ours ? t("basemap.offline_attribution") : "",
 }).addTo(map);
+localiseControls(map);
 
 // The whole feature, measured, with its history; only the tile's attributes when the page's key
 // may not read features (a key for tiles only).

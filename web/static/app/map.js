@@ -1,7 +1,7 @@
 // The Leaflet map: basemaps (ours, drawn offline, and any online ones configured), scale bar,
 // coordinates.
 import { t, onLanguageChange, currentLang } from "./i18n.js";
-import { motionOptions, showMessage } from "./ui.js";
+import { localiseControls, motionOptions, showMessage } from "./ui.js";
 
 const REGION = [[11.4, -9.6], [13.0, -7.4]]; // the demo region (lat/lon) until layers say more
 // The offline basemap is drawn by the server at every zoom to here (labels stay sharp);
@@ -88,20 +88,7 @@ export function createMap(config) {
     document.getElementById("coordinates").textContent =
       `${lat.toFixed(5)}°, ${lng.toFixed(5)}°  (${t("map.zoom")} ${map.getZoom()})`;
   });
-  // Leaflet's own controls carry English titles (read aloud by screen readers, shown on hover).
-  const renderControlTitles = () => {
-    const container = map.getContainer();
-    for (const [selector, key] of [[".leaflet-control-zoom-in", "map.zoom_in"], [".leaflet-control-zoom-out", "map.zoom_out"], [".leaflet-control-layers-toggle", "map.basemaps"]]) {
-      const button = container.querySelector(selector);
-      if (!button) continue;
-      button.title = t(key);
-      button.setAttribute("aria-label", t(key));
-    }
-  };
-  renderControlTitles();
-  map.on("popupopen", ({ popup }) => {
-    popup.getElement()?.querySelector(".leaflet-popup-close-button")?.setAttribute("aria-label", t("action.close"));
-  });
+  const renderControlTitles = localiseControls(map);
   onLanguageChange(() => {
     offline.setUrl(offlineUrl());
     renderBasemaps();

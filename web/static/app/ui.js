@@ -107,3 +107,27 @@ export function motionOptions() {
   const still = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches ?? false;
   return { zoomAnimation: !still, fadeAnimation: !still, markerZoomAnimation: !still };
 }
+
+// Leaflet's own controls carry English titles and labels (read aloud by screen readers, shown
+// on hover): in the page's language instead. Returns the function that writes them again,
+// for a change of language.
+export function localiseControls(map) {
+  const render = () => {
+    const container = map.getContainer();
+    for (const [selector, key] of [
+      [".leaflet-control-zoom-in", "map.zoom_in"],
+      [".leaflet-control-zoom-out", "map.zoom_out"],
+      [".leaflet-control-layers-toggle", "map.basemaps"],
+    ]) {
+      const button = container.querySelector(selector);
+      if (!button) continue;
+      button.title = t(key);
+      button.setAttribute("aria-label", t(key));
+    }
+  };
+  render();
+  map.on("popupopen", ({ popup }) => {
+    popup.getElement()?.querySelector(".leaflet-popup-close-button")?.setAttribute("aria-label", t("action.close"));
+  });
+  return render;
+}
