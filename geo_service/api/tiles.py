@@ -20,7 +20,7 @@ from starlette.responses import Response
 from geo_service.analysis.messages import Lang
 from geo_service.api.deps import QUERY_KEYS, Caller, DbEngine
 from geo_service.api.errors import status_for
-from geo_service.api.web import messages
+from geo_service.api.web import asset_urls, asset_version, cache_control, messages
 from geo_service.domain import store
 from geo_service.domain.access import Principal
 from geo_service.domain.styles import palette_colour
@@ -405,7 +405,11 @@ def _embed_map(
         request,
         "embed.html",
         # "</" is escaped so that no title can close the script element holding the config.
-        {"lang": lang, "config": orjson.dumps(config).decode().replace("</", "<\\/")},
+        {
+            "lang": lang,
+            "config": orjson.dumps(config).decode().replace("</", "<\\/"),
+            **asset_urls(asset_version()),
+        },
         headers={"Cache-Control": f"{'public' if public else 'private'}, max-age=60"},
     )
 
@@ -439,7 +443,7 @@ def _embed_help(
             "layers": [
                 (
                     layer.slug,
-                    layer.title,
+                    getattr(layer, f"title_{chosen}", None) or layer.title,
                     f"{base}/embed?{urlencode({'layers': layer.slug, 'lang': chosen})}",
                 )
                 for layer in vector[:50]
@@ -467,9 +471,11 @@ def _parse_bbox(bbox: str | None) -> list[float] | None:
 
 
 @router.get("/embed/assets/{name}", include_in_schema=False)
-def embed_asset(name: str) -> Response:
+def embed_asset(name: str, request: Request) -> Response:
     if name not in EMBED_ASSETS:
         raise NotFound(msg("embed.no_asset", name=name))
     return FileResponse(
-        EMBED / name, media_type=EMBED_ASSETS[name], headers={"Cache-Control": "no-cache"}
+        EMBED / name,
+        media_type=EMBED_ASSETS[name],
+        headers={"Cache-Control": cache_control(request)},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -20,13 +21,50 @@ from geo_service.problems import LANGUAGES, pick_language
 WEB = Path(__file__).resolve().parents[2] / "web"
 
 # Vendored libraries change only with a new version of the package: cache them for a year.
-# The app's own files are revalidated by ETag on each load (a 304 costs a few hundred bytes).
+# The app's own files are kept as long when their URL carries the version of the files
+# (`?v=`, see asset_version); without it they are revalidated by ETag on each load.
 VENDOR_CACHE = "public, max-age=31536000, immutable"
+VERSIONED_CACHE = VENDOR_CACHE
 APP_CACHE = "no-cache"
+# What the pages load besides the vendored libraries: the app's files and the embed's.
+ASSET_FOLDERS = (WEB / "static" / "app", WEB / "static" / "i18n", WEB / "embed")
 
 router = APIRouter()
 templates = Jinja2Templates(directory=WEB / "templates")
 static_files = StaticFiles(directory=WEB / "static")
+
+
+def asset_version() -> str:
+    """A digest of the names, sizes and times of the pages' own files, read at each page: the
+    `v` of their URLs. A browser keeps a file for a year and asks again once any file changes,
+    so a page never mixes modules of two versions and a load costs no revalidation round trip
+    per module (each one a wait on a slow line)."""
+    digest = hashlib.sha256()
+    for folder in ASSET_FOLDERS:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.relative_to(WEB)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:12]
+
+
+def asset_urls(version: str) -> dict[str, Any]:
+    """What the page templates write: `asset(url)` gives a file's versioned URL, `import_map`
+    maps every ES module of the app to its versioned URL (the modules' own `import` lines stay
+    plain, and the browser follows the map)."""
+    modules = {
+        f"/static/app/{path.name}": f"/static/app/{path.name}?v={version}"
+        for path in sorted((WEB / "static" / "app").glob("*.js"))
+    }
+    return {
+        "asset": lambda url: f"{url}?v={version}",
+        "import_map": json.dumps({"imports": modules}, separators=(",", ":")),
+    }
+
+
+def cache_control(request: Request, unversioned: str = APP_CACHE) -> str:
+    """The Cache-Control of a page asset: a year when the URL carries a version."""
+    return VERSIONED_CACHE if request.query_params.get("v") else unversioned
 
 
 @lru_cache
@@ -54,7 +92,8 @@ def map_page(
         "visibilities": list(reversed(VISIBILITIES)),  # narrowest first: the default leads
         "version": __version__,
     }
-    return templates.TemplateResponse(request, "map.html", {"config": config, "lang": chosen})
+    context = {"config": config, "lang": chosen, **asset_urls(asset_version())}
+    return templates.TemplateResponse(request, "map.html", context)
 
 
 @router.get("/static/{path:path}", include_in_schema=False)
@@ -62,6 +101,6 @@ async def static(path: str, request: Request) -> Response:
     """A file of web/static (404 outside it), with cache headers by kind of file."""
     response = await static_files.get_response(path, request.scope)
     if response.status_code in (200, 304):
-        cache = VENDOR_CACHE if path.startswith("vendor/") else APP_CACHE
+        cache = VENDOR_CACHE if path.startswith("vendor/") else cache_control(request)
         response.headers["Cache-Control"] = cache
     return response

@@ -879,3 +879,41 @@ def test_first_load_is_lighter_than_in_november(browser, live_server: str, demo)
     assert len(requested) < FIRST_LOAD_REQUESTS_BEFORE
     leaflet = next(r for r, u in urls.items() if u.endswith("leaflet.js"))
     assert encodings[leaflet] == "gzip"
+
+
+def test_a_second_load_asks_the_server_for_none_of_the_apps_files(
+    browser, live_server: str, demo
+) -> None:
+    """Every file of the app comes with its version in its URL (the page's import map for the
+    modules), so a browser keeps it: a second load asks the network for no script, style or
+    message file, not even to revalidate it (a round trip each on a slow line)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    loads: list[dict[str, list]] = []
+    for _ in range(2):
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        load: dict[str, list] = {"asked": [], "network": []}
+        cdp.on(
+            "Network.requestWillBeSent",
+            lambda e, load=load: load["asked"].append(e["request"]["url"]),
+        )
+        cdp.on(
+            "Network.responseReceived",
+            lambda e, load=load: (
+                e["response"].get("fromDiskCache")
+                or load["network"].append((e["response"]["url"], e["response"]["status"]))
+            ),
+        )
+        page.goto(f"{live_server}/map")
+        page.wait_for_selector("body.ready")
+        page.wait_for_load_state("networkidle")
+        loads.append(load)
+        page.close()
+    context.close()
+    first, second = loads
+    app_files = [u for u in first["asked"] if "/static/app/" in u or "/static/i18n/" in u]
+    assert len(app_files) >= 15, app_files
+    assert all(re.search(r"\?v=[0-9a-f]{12}$", u) for u in app_files), app_files
+    assert any(u.endswith("/map") for u, _ in second["network"])  # the page itself is asked again
+    assert [(u, status) for u, status in second["network"] if "/static/" in u] == []

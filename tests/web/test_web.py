@@ -70,7 +70,9 @@ def test_every_key_used_by_the_app_has_a_message() -> None:
     assert sorted(used - set(en)) == []
 
 
-def test_vendor_files_cached_for_a_year_app_files_revalidated(client) -> None:
+def test_vendor_and_versioned_files_cached_for_a_year_plain_app_files_revalidated(
+    client, demo
+) -> None:
     vendor = client.get("/static/vendor/leaflet/leaflet.js")
     assert vendor.status_code == 200
     assert "immutable" in vendor.headers["cache-control"]
@@ -79,6 +81,21 @@ def test_vendor_files_cached_for_a_year_app_files_revalidated(client) -> None:
     assert app.headers["cache-control"] == "no-cache"
     again = client.get("/static/app/main.js", headers={"If-None-Match": app.headers["etag"]})
     assert again.status_code == 304
+    # The pages name their files with the files' version: those are kept for a year.
+    page = client.get("/map").text
+    version = re.search(r'src="/static/app/main\.js\?v=([0-9a-f]{12})"', page).group(1)
+    imports = json.loads(re.search(r'<script type="importmap">(.*?)</script>', page).group(1))
+    modules = sorted(p.name for p in (WEB / "static/app").glob("*.js"))
+    assert imports["imports"] == {
+        f"/static/app/{name}": f"/static/app/{name}?v={version}" for name in modules
+    }
+    for url in (f"/static/app/main.js?v={version}", f"/static/i18n/fr.json?v={version}"):
+        assert "immutable" in client.get(url).headers["cache-control"], url
+    embed = client.get("/embed", params={"layers": "concessions"}).text
+    assert f'src="/embed/assets/embed.js?v={version}"' in embed and "importmap" in embed
+    script = client.get(f"/embed/assets/embed.js?v={version}")
+    assert "immutable" in script.headers["cache-control"]
+    assert client.get("/embed/assets/embed.js").headers["cache-control"] == "no-cache"
 
 
 def test_static_files_compressed_and_confined(client) -> None:

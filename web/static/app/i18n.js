@@ -56,7 +56,8 @@ export function initLanguage(lang, messages) {
 }
 
 export async function setLanguage(lang) {
-  const response = await fetch(`/static/i18n/${lang}.json`);
+  // The messages of the same version as this module (its URL's ?v=, from the page's import map).
+  const response = await fetch(`/static/i18n/${lang}.json${new URL(import.meta.url).search}`);
   if (!response.ok) throw new Error(`messages for ${lang}: HTTP ${response.status}`);
   initLanguage(lang, await response.json());
   const url = new URL(window.location.href);
