@@ -21,7 +21,7 @@ from geo_service.db.engine import migrate
 from geo_service.db.local import LocalCluster
 
 GEO_SERVICE = Path(sys.executable).with_name("geo-service")
-FEATURES = 200_000  # small polygons: enough for the COPY to last a few seconds
+FEATURES = 50_000  # small polygons: the COPY lasts a second or more, read in chunks as it goes
 SLUG = "killed-import"
 WAIT_BOUND = 120.0  # seconds for the import to start writing, and for the server to clean up
 # Settings of the outer run that must not reach the command.
