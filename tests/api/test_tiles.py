@@ -292,7 +292,7 @@ def test_embed_page(client, anon, titles):
     assert '"tiles":"/tiles/api-tiles-titles/{z}/{x}/{y}.mvt"' in html
     assert '"bbox":[-9.0,11.0,-7.0,13.0]' in html
     assert '"legend.title":"Légende"' in html  # the map app's messages, inlined
-    assert '<script type="module" src="/embed/assets/embed.js">' in html
+    assert re.search(r'<script type="module" src="/embed/assets/embed\.js\?v=[0-9a-f]{12}">', html)
     assert "/static/vendor/leaflet/leaflet.js" in html
     # Nothing is loaded from elsewhere (attribution links to the sources are only links).
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html)
