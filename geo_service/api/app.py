@@ -21,7 +21,7 @@ from geo_service.api import (
     tiles,
     web,
 )
-from geo_service.api.guard import BodyGuard
+from geo_service.api.guard import BodyGuard, HeadAsGet
 from geo_service.api.limits import RateLimits
 from geo_service.api.responses import JSONResponse
 from geo_service.db.engine import database_url, make_engine
@@ -78,6 +78,7 @@ def create_app(
         expose_headers=["ETag", "Location", "Content-Crs", "Retry-After", "WWW-Authenticate"],
         max_age=600,
     )
+    app.add_middleware(HeadAsGet)  # outermost: everything inside answers a GET
     for module in (health, access, jobs, features, layers, analysis, tiles, web):
         app.include_router(module.router)
     return app

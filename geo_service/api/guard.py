@@ -154,3 +154,26 @@ class BodyGuard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class HeadAsGet:
+    """HEAD answered as GET without the body (RFC 9110 9.3.2): the same status and headers, so
+    that a client may ask a tile's or a file's ETag, type and length first (curl -I, link
+    checkers, caches). FastAPI routes only the methods they declare, which left HEAD a 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Event) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
