@@ -14,7 +14,7 @@ from pyproj import Geod
 from shapely.geometry import box, mapping, shape
 
 from tests.conftest import bearer
-from tests.web.test_map_browser import _click_lat_lng
+from tests.web.test_map_browser import _draw_polygon
 
 GEOD = Geod(ellps="WGS84")
 GEOMAN = "/static/vendor/geoman/"
@@ -25,19 +25,6 @@ LON, LAT = 12.0, 20.0
 def _hectares(geometry) -> float:
     area, _ = GEOD.geometry_area_perimeter(geometry)
     return abs(area) / 10_000
-
-
-def _draw(page, latlngs) -> None:
-    """The map's polygon button (which fetches the drawing library), each vertex, the ring closed."""
-    page.click(".leaflet-pm-icon-polygon")
-    page.wait_for_function("app.map.pm?.globalDrawModeEnabled()")
-    for number, (lat, lng) in enumerate(latlngs, start=1):
-        _click_lat_lng(page, lat, lng)
-        page.wait_for_function(
-            "n => app.map.pm.Draw.Polygon._layer.getLatLngs().length >= n", arg=number
-        )
-    _click_lat_lng(page, *latlngs[0])
-    page.wait_for_function("app.zones.zone.layer !== null")
 
 
 def _status(page) -> str:
@@ -133,7 +120,7 @@ def test_gazetting_refused_keeps_the_badge_then_an_override_gazettes(
 ) -> None:
     page.evaluate("b => app.map.fitBounds(b)", [[LAT - 0.01, LON - 0.02], [LAT + 0.04, LON + 0.05]])
     corners = [(LAT, LON), (LAT, LON + 0.03), (LAT + 0.03, LON + 0.03), (LAT + 0.03, LON)]
-    _draw(page, corners)
+    _draw_polygon(page, corners)
     page.locator(".report-head").wait_for()
     drawn = shape(page.evaluate("app.zones.zone.layer.toGeoJSON().geometry"))
     area = re.search(r"Area: ([\d,.]+) ha", page.locator(".report-head").inner_text())
