@@ -81,9 +81,7 @@ def take_phone(base: str) -> None:
     zone opened in the half-open sheet, its screening report under the map."""
     OUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+        browser = _launch(p)
         context = browser.new_context(
             viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
             device_scale_factor=2, locale="fr-FR",
@@ -109,13 +107,16 @@ BASEMAP_VIEWS = {
 }
 
 
+def _launch(p):
+    """Debian's Chromium, headless, with the flags this machine needs."""
+    return p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+
+
 def take_basemap(base: str) -> None:
     """The map page over the offline basemap at zooms 5, 9 and 13."""
     OUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+        browser = _launch(p)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         _open(page, base, "en")
         for name, (lat, lon, zoom) in BASEMAP_VIEWS.items():
@@ -134,9 +135,7 @@ def take_basemap(base: str) -> None:
 def take(base: str) -> None:
     OUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+        browser = _launch(p)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
 
         _open(page, base, "en")

@@ -172,11 +172,17 @@ def countries(sources: Path) -> None:
         )
         for r in frame.itertuples()
     )
-    with (OUT / "countries.csv").open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["iso_a2", "name_en", "name_fr", "lon", "lat", "min_zoom", "max_zoom"])
-        writer.writerows(rows)
+    header = ["iso_a2", "name_en", "name_fr", "lon", "lat", "min_zoom", "max_zoom"]
+    _write_csv("countries.csv", header, rows)
     print(f"countries: {len(rows)} labels")
+
+
+def _write_csv(name: str, header: list[str], rows) -> None:
+    """OUT/name: UTF-8, comma-separated, one header row, Unix line ends."""
+    with (OUT / name).open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def places(sources: Path) -> None:
@@ -213,10 +219,8 @@ def places(sources: Path) -> None:
         for r in csv.DictReader(line for line in extra if not line.startswith("#")):
             rows.append(("", r["name"], r["country"], r["lon"], r["lat"], r["population"], "0"))
     rows.sort(key=lambda r: (r[2], r[1], r[0]))
-    with (OUT / "places.csv").open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["geonameid", "name", "country", "lon", "lat", "population", "capital"])
-        writer.writerows(rows)
+    header = ["geonameid", "name", "country", "lon", "lat", "population", "capital"]
+    _write_csv("places.csv", header, rows)
     print(f"places: {len(rows)} ({len(capital_ids)} capitals)")
 
 
