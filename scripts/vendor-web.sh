@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../web"
 v=static/vendor
-mkdir -p $v/leaflet $v/geoman $v/vectorgrid
+mkdir -p $v/leaflet $v/geoman $v/vectorgrid $v/maplibre
 cp -r node_modules/leaflet/dist/{leaflet.js,leaflet.css,images} node_modules/leaflet/LICENSE $v/leaflet/
 cp node_modules/@geoman-io/leaflet-geoman-free/dist/{leaflet-geoman.min.js,leaflet-geoman.css} $v/geoman/
 cp node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js $v/vectorgrid/
+cp node_modules/maplibre-gl/dist/{maplibre-gl.js,maplibre-gl.css,LICENSE.txt} $v/maplibre/
 echo "vendored into web/$v"
