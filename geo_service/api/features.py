@@ -160,6 +160,8 @@ def landing(request: Request, f: OutputFormat = None) -> Response:
             _link(f"{base}/conformance", "conformance", "application/json", "Conformance classes"),
             _link(f"{base}/collections", "data", "application/json", "Collections"),
             _link(f"{base}/map", "alternate", "text/html", "Web map"),
+            _link(f"{base}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                  "application/json", "Vector tilesets"),
         ],
     }  # fmt: skip
     if fmt == "html":
@@ -203,6 +205,9 @@ def _collection(request: Request, description: dict[str, Any]) -> dict[str, Any]
             _link(f"{items}?f=csv", "items", "text/csv", "Features as CSV"),
             _link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                   "application/schema+json", "Queryable properties"),
+            _link(f"{url}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-"
+                  + ("map" if description["storage"] == "raster" else "vector"),
+                  "application/json", "Tilesets"),
         ],
     }  # fmt: skip
 

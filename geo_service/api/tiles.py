@@ -33,6 +33,7 @@ EMBED = Path(__file__).resolve().parents[2] / "web" / "embed"
 EMBED_ASSETS = {"embed.js": "text/javascript", "embed.css": "text/css"}
 TMS_ID = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
 
 router = APIRouter(tags=["tiles"])
 templates = Jinja2Templates(directory=EMBED)
@@ -206,6 +207,7 @@ def webp_tile(
 
 
 def _tileset(request: Request, slug: str, storage: str) -> dict[str, Any]:
+    """A tileset as a tilesets list gives it (OGC API Tiles, tileSet-item)."""
     base = _base_url(request).rstrip("/")
     media = serve.MVT_TYPE if storage == "vector" else serve.PNG_TYPE
     return {
@@ -216,14 +218,41 @@ def _tileset(request: Request, slug: str, storage: str) -> dict[str, Any]:
         "links": [
             {"rel": "self", "type": "application/json",
              "href": f"{base}/collections/{slug}/tiles/{TMS_ID}"},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+            {"rel": f"{OGC_REL}/tiling-scheme",
              "type": "application/json", "href": f"{base}/tileMatrixSets/{TMS_ID}"},
             {"rel": "item", "type": media, "templated": True,
              "href": f"{base}/collections/{slug}/tiles/{TMS_ID}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"},
             {"rel": "describedby", "type": "application/json",
              "href": f"{base}/tiles/{slug}/tilejson.json"},
+            {"rel": f"{OGC_REL}/geodata", "type": "application/json",
+             "href": f"{base}/collections/{slug}"},
         ],
     }  # fmt: skip
+
+
+def _tilesets(request: Request, path: str, tilesets: list[dict[str, Any]]) -> dict[str, Any]:
+    href = f"{_base_url(request).rstrip('/')}{path}"
+    return {"links": [{"rel": "self", "type": "application/json", "href": href}],
+            "tilesets": tilesets}  # fmt: skip
+
+
+@router.get(
+    "/tiles", summary="OGC API Tiles: the tilesets of every vector layer the caller may read"
+)
+def dataset_tilesets(request: Request, engine: DbEngine, who: Caller) -> dict[str, Any]:
+    public = _settings(request).tiles.public_layers
+    with Session(engine) as session:
+        readable = store.list_layers(session, who)
+    # Anonymous callers are held to the public_layers setting, as for the tiles themselves.
+    shown = [
+        layer
+        for layer in readable
+        if layer.storage == "vector"
+        and (who.authenticated or public is None or layer.slug in public)
+    ]
+    return _tilesets(
+        request, "/tiles", [_tileset(request, layer.slug, "vector") for layer in shown]
+    )
 
 
 def _layer_storage(engine: Any, request: Request, who: Principal, slug: str) -> str:
@@ -237,19 +266,26 @@ def collection_tilesets(
     request: Request, engine: DbEngine, who: Caller, slug: Slug
 ) -> dict[str, Any]:
     tileset = _tileset(request, slug, _layer_storage(engine, request, who, slug))
-    return {"links": tileset["links"][:1], "tilesets": [tileset]}
+    return _tilesets(request, f"/collections/{slug}/tiles", [tileset])
 
 
 @router.get(
     "/collections/{slug}/tiles/{tms}",
-    summary="OGC API Tiles: a collection's tileset in WebMercatorQuad",
+    summary="OGC API Tiles: a collection's tileset in WebMercatorQuad, with its extent",
 )
 def collection_tileset(
     request: Request, engine: DbEngine, who: Caller, slug: Slug, tms: Literal["WebMercatorQuad"]
 ) -> dict[str, Any]:
-    storage = _layer_storage(engine, request, who, slug)
-    tileset = _tileset(request, slug, storage)
-    if storage == "vector":
+    """The tileset with its bounding box (CRS84), centre point and the tiles that hold the
+    layer at each zoom (tileMatrixSetLimits); an empty layer has none of these."""
+    settings = _settings(request).tiles
+    with engine.connect() as conn:
+        (described,) = tilejson.describe(conn, [slug], who, settings)
+    tileset = _tileset(request, slug, described["storage"])
+    bounds = tilejson.extent([described])
+    if bounds:
+        tileset |= tilejson.tileset_extent(bounds, settings.tile_maxzoom)
+    if described["storage"] == "vector":
         tileset["layers"] = [{"id": slug, "dataType": "vector"}]
     return tileset
 

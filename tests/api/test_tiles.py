@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import rasterio
 from fastapi.testclient import TestClient
+from pyproj import Transformer
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 from shapely.geometry import box, mapping
@@ -350,3 +351,114 @@ def test_embed_page_draws_the_layer_in_chromium(browser, live_server, titles, de
     finally:
         context.close()
     assert errors == []
+
+
+# -- OGC API Tiles metadata ----------------------------------------------------------------------
+
+TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def _follow(client: TestClient, doc: dict, rel: str) -> dict:
+    (link,) = [link for link in doc["links"] if link["rel"] == rel]
+    assert link["type"] == "application/json"
+    response = client.get(link["href"].removeprefix("http://testserver"))
+    assert response.status_code == 200, link["href"]
+    return response.json()
+
+
+def test_the_landing_page_and_a_collection_link_their_tilesets(client, anon, titles, demo):
+    every = _follow(client, client.get("/").json(), TILESETS_VECTOR)
+    listed = {ts["links"][0]["href"].split("/")[-3] for ts in every["tilesets"]}
+    assert {"api-tiles-titles", "api-tiles-private", "concessions"} <= listed
+    assert all(ts["dataType"] == "vector" for ts in every["tilesets"])
+    # Nobody sees the private layer's tileset; every tileset listed can be read.
+    public = _follow(anon, anon.get("/").json(), TILESETS_VECTOR)
+    shown = [ts["links"][0]["href"].split("/")[-3] for ts in public["tilesets"]]
+    assert "api-tiles-titles" in shown and "api-tiles-private" not in shown
+    for tileset in public["tilesets"][:3]:
+        assert _follow(anon, tileset, "self")["dataType"] == "vector"
+
+    collection = client.get("/collections/api-tiles-titles").json()
+    tilesets = _follow(client, collection, TILESETS_VECTOR)
+    assert tilesets["links"][0]["href"] == "http://testserver/collections/api-tiles-titles/tiles"
+    (item,) = tilesets["tilesets"]
+    tileset = _follow(client, item, "self")
+    assert tileset["tileMatrixSetURI"] == item["tileMatrixSetURI"]
+    assert _follow(client, tileset, "http://www.opengis.net/def/rel/ogc/1.0/geodata")["id"] == (
+        "api-tiles-titles"
+    )
+
+
+def _mercator_tiles(bounds: tuple[float, ...], z: int) -> dict[str, int]:
+    """The XYZ columns and rows (rows from the north) that `bounds` touches at zoom z, by the
+    spherical Mercator formulas."""
+    west, south, east, north = bounds
+    n = 2**z
+
+    def col(lon: float) -> int:
+        return int((lon + 180.0) / 360.0 * n)
+
+    def row(lat: float) -> int:
+        return int((1.0 - np.arcsinh(np.tan(np.radians(lat))) / np.pi) / 2.0 * n)
+
+    return {"minTileRow": row(north), "maxTileRow": row(south),
+            "minTileCol": col(west), "maxTileCol": col(east)}  # fmt: skip
+
+
+def test_a_tileset_gives_the_layers_extent_and_exactly_its_tiles(client, titles):
+    tileset = client.get("/collections/api-tiles-titles/tiles/WebMercatorQuad").json()
+    shapes = list(titles.values())
+    bounds = (
+        min(g.bounds[0] for g in shapes), min(g.bounds[1] for g in shapes),
+        max(g.bounds[2] for g in shapes), max(g.bounds[3] for g in shapes),
+    )  # fmt: skip
+    box_ = tileset["boundingBox"]
+    assert box_["crs"] == CRS84
+    assert box_["lowerLeft"] + box_["upperRight"] == pytest.approx(list(bounds), abs=1e-5)
+
+    limits = tileset["tileMatrixSetLimits"]
+    assert [limit["tileMatrix"] for limit in limits] == [str(z) for z in range(23)]
+    for limit in limits:
+        z = int(limit["tileMatrix"])
+        assert {k: v for k, v in limit.items() if k != "tileMatrix"} == _mercator_tiles(bounds, z)
+    # The tile of the middle of the layer (TILE, at zoom 10) is in; the titles span 2 x 2 tiles
+    # of zoom 10 from it (0.65 degrees, a tile being 0.35).
+    ten = limits[10]
+    assert ten["minTileCol"] <= TILE.x <= ten["maxTileCol"]
+    assert ten["minTileRow"] <= TILE.y <= ten["maxTileRow"]
+    # The north-west tile holds the north-west title; the tile east of the north-east one, none.
+    twelve = limits[12]
+    north_west = f"/tiles/api-tiles-titles/12/{twelve['minTileCol']}/{twelve['minTileRow']}.mvt"
+    beyond = f"/tiles/api-tiles-titles/12/{twelve['maxTileCol'] + 1}/{twelve['minTileRow']}.mvt"
+    assert client.get(north_west).status_code == 200
+    assert client.get(beyond).status_code == 204
+
+    centre = tileset["centerPoint"]
+    assert centre["crs"] == CRS84
+    assert centre["coordinates"] == pytest.approx(
+        [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2], abs=1e-5
+    )
+    zoom = int(centre["tileMatrix"])
+    assert zoom == client.get("/tiles/api-tiles-titles/tilejson.json").json()["center"][2]
+    # WebMercatorQuad's scale at zoom 0 is 559082264.0287178 (OGC 17-083r4, annex D.1).
+    assert centre["scaleDenominator"] == pytest.approx(559082264.0287178 / 2**zoom)
+    assert 256 * 2**zoom * (bounds[2] - bounds[0]) / 360 <= 512  # the extent fits on screen
+
+
+def test_a_raster_layer_has_map_tilesets_over_its_extent(client, raster_layer):
+    collection = client.get(f"/collections/{raster_layer}").json()
+    tilesets = _follow(client, collection, "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map")
+    assert tilesets["tilesets"][0]["dataType"] == "map"
+    tileset = client.get(f"/collections/{raster_layer}/tiles/WebMercatorQuad").json()
+    # The GeoTIFF's UTM 29N square, 20 km a side, in degrees.
+    west, south, east, north = Transformer.from_crs(
+        "EPSG:32629", "EPSG:4326", always_xy=True
+    ).transform_bounds(600000, 1340000, 620000, 1360000, densify_pts=21)
+    found = tileset["boundingBox"]["lowerLeft"] + tileset["boundingBox"]["upperRight"]
+    assert found == pytest.approx([west, south, east, north], abs=1e-7)
+    twelve = tileset["tileMatrixSetLimits"][12]
+    assert twelve == {"tileMatrix": "12", **_mercator_tiles((west, south, east, north), 12)}
+    # The tile test_raster_tiles draws is one of them.
+    assert twelve["minTileCol"] <= 1957 <= twelve["maxTileCol"]
+    assert twelve["minTileRow"] <= 1908 <= twelve["maxTileRow"]
