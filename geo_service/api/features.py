@@ -208,6 +208,8 @@ def _collection(request: Request, description: dict[str, Any]) -> dict[str, Any]
             _link(f"{url}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-"
                   + ("map" if description["storage"] == "raster" else "vector"),
                   "application/json", "Tilesets"),
+            _link(f"{base}/tiles/{description['slug']}/style.json", "stylesheet",
+                  "application/json", "MapLibre style"),
         ],
     }  # fmt: skip
 

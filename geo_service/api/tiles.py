@@ -1,5 +1,6 @@
-"""Tiles over HTTP: XYZ vector and raster tiles, TileJSON, OGC API Tiles, the embed page and the
-offline basemap. Thin: parse, call geo_service.tiles, send the bytes as they are."""
+"""Tiles over HTTP: XYZ vector and raster tiles, TileJSON, MapLibre styles, OGC API Tiles, the
+embed page and the offline basemap. Thin: parse, call geo_service.tiles, send the bytes as they
+are."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from geo_service.domain.styles import palette_colour
 from geo_service.errors import GeoServiceError, InvalidInput, NotFound
 from geo_service.problems import in_language, msg, pick_language
 from geo_service.settings import Settings
-from geo_service.tiles import catalog, mvt, raster, serve, tilejson
+from geo_service.tiles import catalog, mvt, raster, serve, styles, tilejson
 
 EMBED = Path(__file__).resolve().parents[2] / "web" / "embed"
 EMBED_ASSETS = {"embed.js": "text/javascript", "embed.css": "text/css"}
@@ -143,6 +144,38 @@ def _tilejson(request: Request, engine: Any, who: Principal, slugs: str) -> dict
 
 
 @router.get(
+    "/tiles/style.json",
+    summary="MapLibre style (Style Specification v8) of several layers, the first at the bottom",
+)
+def combined_style(
+    request: Request,
+    engine: DbEngine,
+    who: Caller,
+    layers: Annotated[str, Query(description="Layer slugs, comma-separated.")],
+    properties: Properties = None,
+) -> dict[str, Any]:
+    return _style(request, engine, who, layers)
+
+
+@router.get(
+    "/tiles/{slug}/style.json", summary="MapLibre style (Style Specification v8) of a layer"
+)
+def layer_style(
+    request: Request, engine: DbEngine, who: Caller, slug: Slug, properties: Properties = None
+) -> dict[str, Any]:
+    return _style(request, engine, who, slug)
+
+
+def _style(request: Request, engine: Any, who: Principal, slugs: str) -> dict[str, Any]:
+    # As in the TileJSON, a key sent in the URL reaches the tile URLs of the style.
+    settings = _settings(request).tiles
+    params = {k: v for k, v in request.query_params.items() if k != "layers"}
+    with engine.connect() as conn:
+        described = tilejson.describe(conn, catalog.parse_slugs(slugs), who, settings)
+    return styles.build(described, _base_url(request), params, settings)
+
+
+@router.get(
     "/tiles/{slugs}/{z}/{x}/{y}.mvt",
     summary="Vector tile (MVT) of one or more layers",
     response_class=Response,
@@ -226,6 +259,8 @@ def _tileset(request: Request, slug: str, storage: str) -> dict[str, Any]:
              "href": f"{base}/tiles/{slug}/tilejson.json"},
             {"rel": f"{OGC_REL}/geodata", "type": "application/json",
              "href": f"{base}/collections/{slug}"},
+            {"rel": "stylesheet", "type": "application/json", "title": "MapLibre style",
+             "href": f"{base}/tiles/{slug}/style.json"},
         ],
     }  # fmt: skip
 

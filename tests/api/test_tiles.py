@@ -462,3 +462,8 @@ def test_a_raster_layer_has_map_tilesets_over_its_extent(client, raster_layer):
     # The tile test_raster_tiles draws is one of them.
     assert twelve["minTileCol"] <= 1957 <= twelve["maxTileCol"]
     assert twelve["minTileRow"] <= 1908 <= twelve["maxTileRow"]
+    style = client.get(f"/tiles/{raster_layer}/style.json").json()
+    (source,) = style["sources"].values()
+    assert source["type"] == "raster" and source["tileSize"] == 256
+    assert source["tiles"] == [f"http://testserver/tiles/{raster_layer}/{{z}}/{{x}}/{{y}}.png"]
+    assert [layer["type"] for layer in style["layers"]] == ["raster"]
