@@ -210,6 +210,8 @@ def _collection(request: Request, description: dict[str, Any]) -> dict[str, Any]
                   "application/json", "Tilesets"),
             _link(f"{base}/tiles/{description['slug']}/style.json", "stylesheet",
                   "application/json", "MapLibre style"),
+            _link(f"{base}/tiles/preview?layers={description['slug']}", "preview", "text/html",
+                  "MapLibre preview"),
         ],
     }  # fmt: skip
 

@@ -1,6 +1,6 @@
-"""Tiles over HTTP: XYZ vector and raster tiles, TileJSON, MapLibre styles, OGC API Tiles, the
-embed page and the offline basemap. Thin: parse, call geo_service.tiles, send the bytes as they
-are."""
+"""Tiles over HTTP: XYZ vector and raster tiles, TileJSON, MapLibre styles and their preview page,
+OGC API Tiles, the embed page and the offline basemap. Thin: parse, call geo_service.tiles, send
+the bytes as they are."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from geo_service.analysis.messages import Lang
 from geo_service.api.deps import QUERY_KEYS, Caller, DbEngine
 from geo_service.api.errors import status_for
 from geo_service.api.web import asset_urls, asset_version, cache_control, messages
+from geo_service.api.web import templates as page_templates
 from geo_service.domain import store
 from geo_service.domain.access import Principal
 from geo_service.domain.styles import palette_colour
@@ -173,6 +174,46 @@ def _style(request: Request, engine: Any, who: Principal, slugs: str) -> dict[st
     with engine.connect() as conn:
         described = tilejson.describe(conn, catalog.parse_slugs(slugs), who, settings)
     return styles.build(described, _base_url(request), params, settings)
+
+
+@router.get(
+    "/tiles/preview",
+    response_class=HTMLResponse,
+    summary="A MapLibre map of the style of one or more layers, as a partner's map would load it",
+)
+def style_preview(
+    request: Request,
+    engine: DbEngine,
+    who: Caller,
+    layers: Annotated[str, Query(description="Layer slugs, comma-separated.")],
+    lang: Annotated[
+        Literal["fr", "en"] | None, Query(description="Language of the page and the basemap.")
+    ] = None,
+    properties: Properties = None,
+) -> Response:
+    """The page loads /tiles/style.json with the same query (`layers`, a key, filters)."""
+    chosen = lang or pick_language(None, request.headers.get("accept-language"))
+    query = {k: v for k, v in request.query_params.items() if k != "lang"}
+    with engine.connect() as conn:
+        described = tilejson.describe(
+            conn, catalog.parse_slugs(layers), who, _settings(request).tiles
+        )
+    said = messages(chosen)
+    config = {
+        "style": f"{_base_url(request).rstrip('/')}/tiles/style.json?{urlencode(query, safe=',')}",
+        "lang": chosen,
+        "basemap": _settings(request).api.basemap_url,
+        "basemap_attribution": said["basemap.offline_attribution"],
+        "zoom_in": said["map.zoom_in"],
+        "zoom_out": said["map.zoom_out"],
+    }
+    title = ", ".join(d[f"title_{chosen}"] or d["title"] for d in described)
+    return page_templates.TemplateResponse(
+        request,
+        "maplibre-preview.html",
+        {"lang": chosen, "title": title, "config": config, "map_label": said["embed.iframe_title"]},
+        headers={"Cache-Control": "private, no-cache"},
+    )
 
 
 @router.get(

@@ -268,7 +268,8 @@ def test_a_style_names_only_layers_the_caller_may_read(client, anon):
     slug = f"styles-private-{uuid.uuid4().hex[:6]}"
     assert client.post("/layers", json={"slug": slug}).status_code == 201
     try:
-        for path in (f"/tiles/{slug}/style.json", f"/tiles/style.json?layers=concessions,{slug}"):
+        for path in (f"/tiles/{slug}/style.json", f"/tiles/style.json?layers=concessions,{slug}",
+                     f"/tiles/preview?layers={slug}"):  # fmt: skip
             refused = anon.get(path)
             assert refused.status_code == 404, path
             assert refused.headers["content-type"] == "application/problem+json"
