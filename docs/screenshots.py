@@ -132,6 +132,19 @@ def take_basemap(base: str) -> None:
         browser.close()
 
 
+def take_maplibre(base: str) -> None:
+    """The MapLibre preview of a style of several demo layers, as a partner would open it."""
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        layers = "protected-areas,rivers,concessions,asm-zones,tailings,abandoned-mines,mine-sites"
+        page.goto(f"{base}/tiles/preview?layers={layers}&lang=en#9.4/12.25/-8.62")
+        page.wait_for_selector("body.ready")
+        _shot(page, "maplibre-style")
+        browser.close()
+
+
 def take(base: str) -> None:
     OUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
@@ -200,10 +213,14 @@ if __name__ == "__main__":
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--phone", action="store_true", help="only the phone screenshots")
     parser.add_argument("--basemap", action="store_true", help="only the basemap screenshots")
+    parser.add_argument("--maplibre", action="store_true", help="only the MapLibre preview")
     args = parser.parse_args()
     base = args.base_url.rstrip("/")
-    if args.phone or args.basemap:
+    if args.maplibre:
+        take_maplibre(base)
+    elif args.phone or args.basemap:
         (take_phone if args.phone else take_basemap)(base)
     else:
         take(base)
         take_basemap(base)
+        take_maplibre(base)
