@@ -528,9 +528,9 @@ def export_command(
 
     from geo_service.api.features import parse_bbox
     from geo_service.domain import store
-    from geo_service.io import select
     from geo_service.io.formats import export_format
     from geo_service.io.write import export
+    from geo_service.store import features as select
 
     suffixes = {".zip": "shp", ".json": "geojson"}
     chosen = export_format(fmt or suffixes.get(out.suffix.lower(), out.suffix.lower()[1:]))

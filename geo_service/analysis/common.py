@@ -1,11 +1,12 @@
 """What every analysis shares: finding a layer by slug, turning property filters into SQL, and
 naming the features of each side in the rows (the label and the attributes carried along).
 
-Filters are `{property: value}` equality maps; a list value means any of them:
+Filters are CQL2 (text or JSON) or `{property: value}` equality maps (a list value means any
+of them), compiled as every channel compiles them:
 
-    >>> sql, params = property_filter({"status": ["active", "renewal"]}, "f", "s")
-    >>> sql
-    '(f.properties -> :s_k0 = ANY(CAST(:s_v0 AS jsonb[])))'
+    >>> sql, params = property_filter("status IN ('active', 'renewal')", "f", "s")
+    >>> params
+    {'s_0': 'status', 's_1': 'active', 's_2': 'renewal'}
 
 A side's rows name features by an attribute and carry the attributes asked for:
 
@@ -27,8 +28,9 @@ from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput, UnknownLayer
 from geo_service.problems import msg
+from geo_service.store import cql2
 
-Filter = dict[str, Any]
+Filter = str | dict[str, Any]
 # Attributes carried into the rows: the names listed, "*" for all, None for none.
 Fields = list[str] | Literal["*"] | None
 
@@ -81,26 +83,19 @@ def layer_ref(
 
 
 def property_filter(filters: Filter | None, alias: str, prefix: str) -> tuple[str, dict[str, Any]]:
-    """SQL (on `alias`.properties) and bind parameters for an equality filter; 'TRUE' if empty.
-
-    Keys and values travel as bind parameters; only the parameter names are formatted in.
-    """
+    """SQL (on `alias`) and bind parameters of a side's filter, compiled by the one filter
+    compiler (store/cql2.py) as items and tiles compile theirs; 'TRUE' if empty. A filter is
+    CQL2 text, CQL2 JSON (an object with "op") or a {property: value} equality map."""
     if not filters:
         return "TRUE", {}
-    if not isinstance(filters, dict):
+    expr: dict[str, Any] | None
+    if isinstance(filters, str) or (isinstance(filters, dict) and "op" in filters):
+        expr = cql2.parse(filters)
+    elif isinstance(filters, dict):
+        expr = cql2.equalities(filters)
+    else:
         raise InvalidInput(msg("filter.object"), where={prefix: filters})
-    clauses: list[str] = []
-    params: dict[str, Any] = {}
-    for i, (key, value) in enumerate(filters.items()):
-        values = value if isinstance(value, list) else [value]
-        if not values:
-            raise InvalidInput(msg("filter.empty", key=key), where={prefix: key})
-        clauses.append(
-            f"{alias}.properties -> :{prefix}_k{i} = ANY(CAST(:{prefix}_v{i} AS jsonb[]))"
-        )
-        params[f"{prefix}_k{i}"] = str(key)
-        params[f"{prefix}_v{i}"] = [orjson.dumps(v).decode() for v in values]
-    return "(" + " AND ".join(clauses) + ")", params
+    return cql2.compile_filter(expr, alias=alias, prefix=f"{prefix}_")
 
 
 def ref(feature_id: int | None, name: str | None) -> dict[str, Any] | None:

@@ -50,8 +50,14 @@ ReportOf = Callable[[Session, dict[str, Any]], Document]
 _GEOMETRY_FORMATS = ("geojson", "html", "pdf")
 
 PropertyFilter = Annotated[
-    dict[str, Any] | None,
-    Field(description="{property: value} equality; a list value means any of them."),
+    str | dict[str, Any] | None,
+    Field(
+        description="Which features take part: a CQL2 filter as text (\"status = 'active' AND "
+        "minerals = 'gold'\") or as CQL2 JSON ({\"op\": ..., \"args\": [...]}), the same "
+        "filter as on items and tiles; or {property: value} equalities (a list value means any "
+        "of them).",
+        examples=["status IN ('active', 'renewal')", {"status": ["active", "renewal"]}],
+    ),
 ]
 AttributeName = Annotated[str, Field(min_length=1, max_length=255)]
 LabelField = Annotated[

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
@@ -18,11 +18,13 @@ from geo_service.api import (
     health,
     jobs,
     layers,
+    openapi,
     tiles,
     web,
 )
 from geo_service.api.guard import BodyGuard, HeadAsGet
 from geo_service.api.limits import RateLimits
+from geo_service.api.params import check_query
 from geo_service.api.responses import JSONResponse
 from geo_service.db.engine import database_url, make_engine
 from geo_service.db.local import LocalCluster
@@ -56,6 +58,8 @@ def create_app(
         ),
         default_response_class=JSONResponse,
         lifespan=lifespan,
+        dependencies=[Depends(check_query)],
+        openapi_url=None,  # api/openapi.py serves it, as OpenAPI 3.0 with a path per collection
     )
     app.state.settings = settings
     app.state.rate_limits = RateLimits(settings.rates)
@@ -79,6 +83,6 @@ def create_app(
         max_age=600,
     )
     app.add_middleware(HeadAsGet)  # outermost: everything inside answers a GET
-    for module in (health, access, jobs, features, layers, analysis, tiles, web):
+    for module in (health, access, jobs, features, layers, analysis, tiles, web, openapi):
         app.include_router(module.router)
     return app

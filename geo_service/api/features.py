@@ -1,8 +1,9 @@
-"""OGC API Features: Part 1 core (GeoJSON, HTML, CSV), Part 3 property filters and queryables,
-Part 4 create/replace/update/delete. Landing page `/`, `/conformance`, `/collections`...
+"""OGC API Features: Part 1 core (GeoJSON, HTML, CSV), Part 2 CRS, Part 3 filters (CQL2 text
+and JSON, property filters, queryables), Part 4 create/replace/update/delete. Landing page `/`,
+`/conformance`, `/collections`...
 
-Items pages are built as GeoJSON by PostGIS in one statement (io.select.page) and sent as bytes.
-`datetime` filters on the time a feature was last changed (`updated_at`).
+Items pages are built as GeoJSON by PostGIS in one statement (store.features.page) and sent as
+bytes. `datetime` filters on the time a feature was last changed (`updated_at`).
 """
 
 from __future__ import annotations
@@ -18,26 +19,32 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
-from geo_service.api.deps import QUERY_KEYS, Caller, DbSession, Editor
+from geo_service.api.deps import Caller, DbSession, Editor
+from geo_service.api.openapi import MEDIA_TYPE as OPENAPI_MEDIA_TYPE
+from geo_service.api.params import check_properties, filters_on_properties
 from geo_service.api.responses import GeoJSONResponse, JSONResponse
 from geo_service.db.models import Layer
 from geo_service.domain import store
 from geo_service.errors import InvalidCRS, InvalidInput
-from geo_service.io import select
 from geo_service.io.write import csv_lines
-from geo_service.problems import msg
+from geo_service.problems import joined, msg
+from geo_service.store import cql2
+from geo_service.store import features as select
+from geo_service.store.crs import CRS84, LISTED_CRS, Crs, parse_crs
+from geo_service.store.queryables import queryables as layer_queryables
 
 router = APIRouter(tags=["OGC API Features"])
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates" / "ogc")
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    *cql2.CONFORMANCE,
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
@@ -48,10 +55,6 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/png",
 ]
-# Query parameters with a meaning of their own (the language of problems, a key sent in the
-# URL too); any other one filters on a property.
-RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "datetime", "crs", "format", "lang",
-            *QUERY_KEYS}  # fmt: skip
 MAX_LIMIT = 10000
 MAX_ID = 2**63 - 1  # ids and versions are PostgreSQL bigints
 GEOJSON = "application/geo+json"
@@ -72,7 +75,8 @@ def parse_bbox(
     bbox: Annotated[
         str | None,
         Query(
-            description="minLon,minLat,maxLon,maxLat in degrees (EPSG:4326 / CRS84).",
+            description="minx,miny,maxx,maxy in `bbox-crs` (default CRS84: minLon,minLat,"
+            "maxLon,maxLat in degrees).",
             examples=["-9.6,11.4,-7.4,13.0"],
         ),
     ] = None,
@@ -88,14 +92,68 @@ def parse_bbox(
     return values[0], values[1], values[2], values[3]
 
 
-def property_filters(request: Request) -> dict[str, str]:
-    """Every query parameter that is not reserved filters on a property of that name
-    (equality with its text value; `name` is the display name)."""
-    return {k: v for k, v in request.query_params.items() if k not in RESERVED}
-
-
 BBox = Annotated[tuple[float, float, float, float] | None, Depends(parse_bbox)]
-PropertyFilters = Annotated[dict[str, str], Depends(property_filters)]
+_CRS_NAMES = "a URI (http://www.opengis.net/def/crs/EPSG/0/32629), EPSG:32629 or CRS84"
+
+
+def output_crs(
+    crs: Annotated[
+        str | None,
+        Query(description=f"The CRS of the coordinates returned: {_CRS_NAMES}; default CRS84."),
+    ] = None,
+) -> Crs:
+    return parse_crs(crs, "crs")
+
+
+def bbox_crs(
+    value: Annotated[
+        str | None,
+        Query(alias="bbox-crs", description=f"The CRS of `bbox`: {_CRS_NAMES}; default CRS84."),
+    ] = None,
+) -> Crs:
+    return parse_crs(value, "bbox-crs")
+
+
+OutputCrs = Annotated[Crs, Depends(output_crs)]
+BBoxCrs = Annotated[Crs, Depends(bbox_crs)]
+
+
+class FilterParams:
+    """`filter`, `filter-lang` and `filter-crs` (Part 3): a CQL2 filter as CQL2 JSON, or None."""
+
+    def __init__(
+        self,
+        filter: Annotated[
+            str | None,
+            Query(
+                description="A CQL2 filter (OGC 21-065), as text or JSON (`filter-lang`). "
+                "Property names are the collection's queryables.",
+                examples=["status = 'active' AND S_INTERSECTS(geom, BBOX(-9.6,11.4,-7.4,13))"],
+            ),
+        ] = None,
+        lang: Annotated[
+            str | None,
+            Query(
+                alias="filter-lang",
+                description="cql2-text (default) or cql2-json.",
+                json_schema_extra={"enum": list(cql2.LANGS)},
+            ),
+        ] = None,  # fmt: skip
+        crs: Annotated[
+            str | None,
+            Query(
+                alias="filter-crs",
+                description=f"The CRS of the filter's geometries: {_CRS_NAMES}; default CRS84.",
+            ),
+        ] = None,  # fmt: skip
+    ) -> None:
+        self.crs: Crs = parse_crs(crs, "filter-crs")
+        if filter is None and (lang is not None or crs is not None):
+            raise InvalidInput(msg("filter.crs_param"), where={"filter": None})
+        self.expr = None if filter is None else cql2.parse(filter, lang)
+
+
+Filter = Annotated[FilterParams, Depends(FilterParams)]
 
 
 def base_url(request: Request) -> str:
@@ -155,7 +213,7 @@ def landing(request: Request, f: OutputFormat = None) -> Response:
         ),
         "links": [
             *_alternates(f"{base}/", fmt),
-            _link(f"{base}/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "API definition"),
+            _link(f"{base}/api", "service-desc", OPENAPI_MEDIA_TYPE, "API definition"),
             _link(f"{base}/docs", "service-doc", "text/html", "API documentation"),
             _link(f"{base}/conformance", "conformance", "application/json", "Conformance classes"),
             _link(f"{base}/collections", "data", "application/json", "Collections"),
@@ -192,7 +250,7 @@ def _collection(request: Request, description: dict[str, Any]) -> dict[str, Any]
         "kind": description["kind"],
         "theme": description["theme"],
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": list(LISTED_CRS),
         "storageCrs": CRS84,
         "extent": {"spatial": {"bbox": [extent], "crs": CRS84}} if extent else None,
         "numberMatched": description["feature_count"],
@@ -241,23 +299,20 @@ def collection(
     return JSONResponse(doc)
 
 
-_JSON_TYPES = {"string": "string", "number": "number", "boolean": "boolean", "array": "array",
-               "object": "object", "mixed": "string"}  # fmt: skip
+def _queryables(session: DbSession, layer: Layer) -> dict[str, Any]:
+    return layer_queryables(session, layer.id, layer.version, layer.kind)
 
 
-@router.get("/collections/{slug}/queryables", summary="Properties usable as filters (Part 3)")
+@router.get("/collections/{slug}/queryables", summary="Properties usable in filters (Part 3)")
 def queryables(request: Request, slug: str, session: DbSession, who: Caller) -> Response:
-    description = store.describe_layer(session, store.get_layer(session, slug, who))
-    properties = {"name": {"type": "string", "title": "name"}}
-    for key, typ in description["attributes"].items():
-        properties[key] = {"type": _JSON_TYPES.get(str(typ), "string"), "title": key}
+    layer = store.get_layer(session, slug, who)
     doc = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base_url(request)}/collections/{slug}/queryables",
         "type": "object",
-        "title": description["title"],
-        "properties": properties,
-        "additionalProperties": True,
+        "title": layer.title,
+        "properties": _queryables(session, layer),
+        "additionalProperties": False,
     }
     return JSONResponse(doc, media_type="application/schema+json")
 
@@ -287,45 +342,147 @@ def _items_links(
     return links
 
 
+def _sortby(value: str | None, names: dict[str, Any]) -> tuple[tuple[str, bool], ...]:
+    """`sortby=a,-b,+c`: (name, descending) pairs of queryables that are not geometries."""
+    if value is None:
+        return ()
+    keys: list[tuple[str, bool]] = []
+    sortable = sorted(n for n in names if n not in cql2.GEOMETRY_NAMES)
+    for part in value.split(","):
+        part = part.strip()
+        name = part.lstrip("+-").strip()
+        if not name or name not in sortable:
+            raise InvalidInput(
+                msg("sortby.unknown", name=name[:100], known=joined(sortable[:40])),
+                where={"sortby": value[:200]},
+            )
+        keys.append((name, part.startswith("-")))
+    return tuple(keys)
+
+
+def _picked(value: str | None, names: dict[str, Any]) -> list[str] | None:
+    """`properties=a,b`: the properties to return (none with an empty list); None for all."""
+    if value is None:
+        return None
+    picked = [p.strip() for p in value.split(",") if p.strip()]
+    known = sorted(n for n in names if n not in cql2.GEOMETRY_NAMES and n != "id")
+    for name in picked:
+        if name not in known:
+            raise InvalidInput(
+                msg("properties.unknown", name=name[:100], known=joined(known[:40])),
+                where={"properties": value[:200]},
+            )
+    return picked
+
+
+_JSON_TYPES_OF = {"integer": int, "number": float, "boolean": bool}
+
+
+def typed_equalities(filters: dict[str, str], names: dict[str, Any]) -> dict[str, Any]:
+    """`property=value` query parameters with their values read as their queryable's type
+    (a number for a number, true/false for a boolean), else as text."""
+    typed: dict[str, Any] = {}
+    for key, value in filters.items():
+        kind = _JSON_TYPES_OF.get(str(names.get(key, {}).get("type")))
+        try:
+            if kind is bool:
+                typed[key] = {"true": True, "false": False}[value.lower()]
+            elif kind is not None:
+                typed[key] = kind(value)
+            else:
+                typed[key] = value
+        except (KeyError, ValueError):
+            typed[key] = value
+    return typed
+
+
+def selection_for(
+    request: Request,
+    session: DbSession,
+    layer: Layer,
+    bbox: tuple[float, float, float, float] | None,
+    in_crs: Crs,
+    where: FilterParams,
+    datetime: str | None = None,
+    sortby: str | None = None,
+) -> tuple[select.Selection, dict[str, Any]]:
+    """The features of `layer` a request selects (bbox, filter, property=value, datetime,
+    sortby), as items and exports read them, and the layer's queryables."""
+    names = _queryables(session, layer)
+    equal = typed_equalities(check_properties(request, names), names)
+    selection = select.Selection(
+        layer.id,
+        bbox,
+        cql2.both(cql2.equalities(equal), where.expr),
+        select.interval(datetime) if datetime else None,
+        sortby=_sortby(sortby, names),
+        bbox_crs=in_crs,
+        filter_crs=where.crs,
+        queryables=names,
+    )
+    return selection, names
+
+
 @router.get(
     "/collections/{slug}/items",
     summary="Features of a collection (GeoJSON, HTML or CSV), paged",
     response_class=GeoJSONResponse,
     description=(
-        "Filters: `bbox`; `datetime` (RFC 3339 instant, date, or interval `start/end` with "
-        "`..` for open ends) on the time each feature was last changed; any other query "
-        "parameter is an equality filter on the property of that name (see `queryables`)."
+        "Filters: `bbox` (in `bbox-crs`); `datetime` (RFC 3339 instant, date, or interval "
+        "`start/end` with `..` for open ends) on the time each feature was last changed; "
+        "`filter`, a CQL2 expression (text or JSON); and `property=value` for any queryable "
+        "(see `queryables`; a list attribute such as minerals matches when it holds the "
+        "value). `sortby` orders (`-` for descending), `properties` picks the properties "
+        "returned, `crs` the CRS of the coordinates (any EPSG code)."
     ),
 )
+@filters_on_properties
 def items(
     request: Request,
     slug: str,
     session: DbSession,
     who: Caller,
     bbox: BBox,
-    filters: PropertyFilters,
+    in_crs: BBoxCrs,
+    crs: OutputCrs,
+    where: Filter,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Features per page.")] = 100,
     offset: Annotated[
-        int, Query(ge=0, le=MAX_ID, description="Features to skip (ordered by id).")
+        int, Query(ge=0, le=MAX_ID, description="Features to skip (in the sortby order).")
     ] = 0,
     datetime: Annotated[
         str | None, Query(description="Last-changed time: instant, date or interval a/b.")
     ] = None,
+    sortby: Annotated[
+        str | None,
+        Query(
+            description="Properties to order by, comma-separated; `-name` for descending.",
+            examples=["-granted,code"],
+        ),
+    ] = None,  # fmt: skip
+    properties: Annotated[
+        str | None,
+        Query(
+            description="The properties to return, comma-separated (empty: none).",
+            examples=["code,holder"],
+        ),
+    ] = None,  # fmt: skip
     f: OutputFormat = None,
 ) -> Response:
     layer = store.get_layer(session, slug, who)
-    selection = select.Selection(
-        layer.id, bbox, filters, select.interval(datetime) if datetime else None
-    )
+    selection, names = selection_for(request, session, layer, bbox, in_crs, where, datetime, sortby)
+    picked = _picked(properties, names)
     fmt = wants(request, f)
     if fmt == "csv":
         rows = select.rows(session, selection, limit, offset)
+        if picked is not None:
+            rows = (_only(row, picked) for row in rows)
         return StreamingResponse(
             (line.encode() for line in csv_lines(rows)),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'inline; filename="{slug}.csv"', **_cache(layer)},
         )
-    page = select.page(session, selection, limit, offset)
+    page = select.page(session, selection, limit, offset, crs=crs, properties=picked)
     head = {
         "type": "FeatureCollection",
         "numberMatched": page.matched,
@@ -337,8 +494,14 @@ def items(
         return _html(request, "items.html", layer.title, doc, collection=slug, offset=offset)
     body = orjson.dumps(head)[:-1] + b',"features":' + page.features + b"}"
     return Response(
-        body, media_type=GEOJSON, headers={"Content-Crs": f"<{CRS84}>", **_cache(layer)}
+        body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs.uri}>", **_cache(layer)}
     )
+
+
+def _only(row: select.Row, picked: list[str]) -> select.Row:
+    properties = {k: v for k, v in row.properties.items() if k in picked}
+    name = row.name if "name" in picked else None
+    return select.Row(row.id, name, properties, row.wkb)
 
 
 FeatureId = Annotated[
@@ -353,10 +516,11 @@ def item(
     feature_id: FeatureId,
     session: DbSession,
     who: Caller,
+    crs: OutputCrs,
     f: OutputFormat = None,
 ) -> Response:
     layer = store.get_layer(session, slug, who)
-    body, version = select.feature(session, layer.id, feature_id, slug)
+    body, version = select.feature(session, layer.id, feature_id, slug, crs)
     url = f"{base_url(request)}/collections/{slug}/items/{feature_id}"
     if wants(request, f) == "html":
         doc = {**orjson.loads(body), "links": _alternates(url, "html")}
@@ -364,7 +528,7 @@ def item(
     return Response(
         body,
         media_type=GEOJSON,
-        headers={"ETag": f'"{version}"', "Content-Crs": f"<{CRS84}>", **_cache(layer)},
+        headers={"ETag": f'"{version}"', "Content-Crs": f"<{crs.uri}>", **_cache(layer)},
     )
 
 

@@ -21,7 +21,14 @@ from starlette.responses import Response
 from geo_service.analysis.messages import Lang
 from geo_service.api.deps import QUERY_KEYS, Caller, DbEngine
 from geo_service.api.errors import status_for
-from geo_service.api.web import asset_urls, asset_version, cache_control, messages
+from geo_service.api.params import filters_on_properties
+from geo_service.api.web import (
+    AssetVersion,
+    asset_urls,
+    asset_version,
+    cache_control,
+    messages,
+)
 from geo_service.api.web import templates as page_templates
 from geo_service.domain import store
 from geo_service.domain.access import Principal
@@ -111,6 +118,7 @@ _TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/tiles/tilejson.json", summary="TileJSON 3.0 of several layers in one tile source")
+@filters_on_properties
 def combined_tilejson(
     request: Request,
     engine: DbEngine,
@@ -122,6 +130,7 @@ def combined_tilejson(
 
 
 @router.get("/tiles/{slug}/tilejson.json", summary="TileJSON 3.0 of a layer")
+@filters_on_properties
 def layer_tilejson(
     request: Request, engine: DbEngine, who: Caller, slug: Slug, properties: Properties = None
 ) -> dict[str, Any]:
@@ -222,6 +231,7 @@ def style_preview(
     response_class=Response,
     responses=_TILE_RESPONSES,
 )
+@filters_on_properties
 def vector_tile(
     request: Request,
     engine: DbEngine,
@@ -372,6 +382,7 @@ def collection_tileset(
     response_class=Response,
     responses=_TILE_RESPONSES,
 )
+@filters_on_properties
 def collection_tile(
     request: Request,
     engine: DbEngine,
@@ -583,7 +594,7 @@ def _parse_bbox(bbox: str | None) -> list[float] | None:
 
 
 @router.get("/embed/assets/{name}", include_in_schema=False)
-def embed_asset(name: str, request: Request) -> Response:
+def embed_asset(name: str, request: Request, v: AssetVersion = None) -> Response:
     if name not in EMBED_ASSETS:
         raise NotFound(msg("embed.no_asset", name=name))
     return FileResponse(

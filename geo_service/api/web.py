@@ -62,6 +62,12 @@ def asset_urls(version: str) -> dict[str, Any]:
     }
 
 
+# `?v=` on a page asset's URL: the app's version, so that a new release is fetched anew.
+AssetVersion = Annotated[
+    str | None, Query(alias="v", max_length=64, description="The app's version (caching).")
+]
+
+
 def cache_control(request: Request, unversioned: str = APP_CACHE) -> str:
     """The Cache-Control of a page asset: a year when the URL carries a version."""
     return VERSIONED_CACHE if request.query_params.get("v") else unversioned
@@ -97,7 +103,7 @@ def map_page(
 
 
 @router.get("/static/{path:path}", include_in_schema=False)
-async def static(path: str, request: Request) -> Response:
+async def static(path: str, request: Request, v: AssetVersion = None) -> Response:
     """A file of web/static (404 outside it), with cache headers by kind of file."""
     response = await static_files.get_response(path, request.scope)
     if response.status_code in (200, 304):

@@ -224,6 +224,28 @@ MODELS: dict[Kind, type[KindAttributes] | None] = {
     Kind.reference: None,
 }
 
+def field_schemas(kind: str | Kind) -> dict[str, dict[str, Any]]:
+    """The JSON Schema of each field `kind` declares (none for a reference layer), as the
+    queryables and the OpenAPI document describe them: named by the field, nullable left out."""
+    model = MODELS.get(Kind(kind)) if kind in Kind.__members__ else None
+    if model is None:
+        return {}
+    return {
+        name: {"title": name, **_plain(schema)}
+        for name, schema in model.model_json_schema()["properties"].items()
+    }
+
+
+def _plain(schema: dict[str, Any]) -> dict[str, Any]:
+    options = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
+    chosen = dict(options[0]) if len(options) == 1 else dict(schema)
+    for member in ("anyOf", "default", "title"):
+        chosen.pop(member, None)
+    if "description" in schema:
+        chosen["description"] = schema["description"]
+    return chosen
+
+
 _POINT = {"Point", "MultiPoint"}
 _POLYGON = {"Polygon", "MultiPolygon"}
 GEOMETRY_TYPES: dict[Kind, set[str] | None] = {

@@ -23,7 +23,7 @@ import pyogrio
 import shapely
 
 from geo_service.io.formats import Format
-from geo_service.io.select import Row
+from geo_service.store.features import Row
 
 # A Shapefile holds one geometry family; a mixed layer is split into one file per family.
 _FAMILIES = {

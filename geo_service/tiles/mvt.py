@@ -18,7 +18,10 @@ Each feature carries `id` (also the MVT feature id), `name` and its kind's styli
 arrays (minerals, hazards) become comma-separated strings, since MVT values are scalars, and
 empty arrays are left out.
 
-    >>> tile_query({"properties": "code,holder", "status": "active"}).filters
+Features are selected by the one filter compiler (store/cql2.py): `filter` (CQL2 text or JSON)
+and `property=value` equalities mean on a tile what they mean on items and exports.
+
+    >>> tile_query({"properties": "code,holder", "status": "active"}).equalities
     (('status', 'active'),)
 """
 
@@ -26,14 +29,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from geo_service.domain.kinds import Kind
 from geo_service.errors import NotFound
 from geo_service.problems import msg
+from geo_service.store import cql2
+from geo_service.store.crs import STORAGE, Crs, parse_crs
+from geo_service.store.queryables import queryables, unknown_parameters, value_types
 from geo_service.tiles.catalog import TileLayer
 
 EXTENT = 4096
@@ -52,7 +60,8 @@ STYLE_FIELDS: dict[str, tuple[str, ...]] = {
 # Query parameters that are not property filters.
 # `v` is a cache-buster a client may add to a tile URL (the app adds the layer version); `lang`
 # is the language of error messages (api/errors.py).
-RESERVED = frozenset({"properties", "f", "colormap", "key", "access_token", "v", "lang"})
+RESERVED = frozenset({"properties", "f", "colormap", "key", "access_token", "v", "lang",
+                      "filter", "filter-lang", "filter-crs"})  # fmt: skip
 
 # Properties that hold lists (MVT has no list values: sent as "a, b").
 LIST_FIELDS = frozenset({"minerals", "hazards"})
@@ -114,16 +123,7 @@ coalesce((
                     ORDER BY fs.maxzoom LIMIT 1) s ON true
            WHERE f.layer_id = %(layer{i})s
              AND f.geom && ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326)
-             AND NOT EXISTS (
-                   SELECT 1 FROM jsonb_each_text(%(filters)s::jsonb) q(k, v)
-                    WHERE NOT coalesce(
-                      CASE q.k
-                        WHEN 'id' THEN f.id::text = q.v
-                        WHEN 'name' THEN f.name = q.v
-                        ELSE f.properties ->> q.k = q.v
-                          OR (jsonb_typeof(f.properties -> q.k) = 'array'
-                              AND f.properties -> q.k ? q.v)
-                      END, false))
+             AND {where}
           OFFSET 0
         ) c
        WHERE CASE
@@ -143,39 +143,93 @@ coalesce((
 
 
 @lru_cache(maxsize=256)
-def tile_sql(shape: tuple[tuple[str, tuple[str, ...] | None], ...]) -> str:
-    """The statement for layers of these (kind, properties): its text depends only on them, so
-    psycopg prepares it once per connection and reuses the plan."""
+def tile_sql(shape: tuple[tuple[str, tuple[str, ...] | None, str], ...]) -> str:
+    """The statement for layers of these (kind, properties, filter SQL): its text depends only
+    on them (values are parameters), so psycopg prepares it once per connection and reuses
+    the plan."""
     parts = [
         _LAYER_SQL.replace("{i}", str(i)).format(
-            extent=EXTENT, buffer=BUFFER, columns=_columns(i, kind, properties)
+            extent=EXTENT, buffer=BUFFER, columns=_columns(i, kind, properties), where=where
         )
-        for i, (kind, properties) in enumerate(shape)
+        for i, (kind, properties, where) in enumerate(shape)
     ]
     return "SELECT " + "\n || ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
 class TileQuery:
-    """Which properties to include (None: the default set, ('*',): all) and equality filters."""
+    """Which properties to include (None: the default set, ('*',): all) and which features:
+    a CQL2 filter (its geometries in `filter_crs`) and `property=value` equalities."""
 
     properties: tuple[str, ...] | None = None
-    filters: tuple[tuple[str, str], ...] = ()
+    equalities: tuple[tuple[str, Any], ...] = ()
+    filter: str | None = None  # CQL2 JSON, canonical text (part of the cache key)
+    filter_crs: Crs = STORAGE
 
     @property
     def cache_part(self) -> str:
         props = "" if self.properties is None else ",".join(self.properties)
-        return f"p={props}&" + "&".join(f"{k}={v}" for k, v in self.filters)
+        return f"p={props}&f={self.condition_text}&c={self.filter_crs.uri}"
+
+    @property
+    def condition_text(self) -> str:
+        return orjson.dumps(self.condition, option=orjson.OPT_SORT_KEYS).decode()
+
+    @property
+    def condition(self) -> dict[str, Any] | None:
+        """The whole selection as one CQL2 JSON expression (None: every feature)."""
+        given = None if self.filter is None else orjson.loads(self.filter)
+        return cql2.both(cql2.equalities(dict(self.equalities)), given)
+
+    def typed(self, types: Mapping[str, type]) -> TileQuery:
+        """The query with each equality's value read as `types` says (a number, a boolean)."""
+        equalities = []
+        for key, value in self.equalities:
+            kind = types.get(key)
+            try:
+                if kind is bool:
+                    value = {"true": True, "false": False}[str(value).lower()]
+                elif kind is not None:
+                    value = kind(value)
+            except (KeyError, ValueError):
+                pass
+            equalities.append((key, value))
+        return replace(self, equalities=tuple(equalities))
 
 
 def tile_query(params: Mapping[str, str]) -> TileQuery:
-    """Read `?properties=a,b` (or `*`) and `property=value` filters from query parameters."""
+    """Read `?properties=a,b` (or `*`), `filter` (with `filter-lang`, `filter-crs`) and
+    `property=value` equalities from query parameters."""
     raw = params.get("properties")
     properties = None
     if raw is not None:
         properties = tuple(sorted({p.strip() for p in raw.split(",") if p.strip()}))
-    filters = tuple(sorted((k, v) for k, v in params.items() if k not in RESERVED))
-    return TileQuery(properties=properties, filters=filters)
+    equalities = tuple(sorted((k, v) for k, v in params.items() if k not in RESERVED))
+    given = params.get("filter")
+    expr = None if given is None else cql2.parse(given, params.get("filter-lang"))
+    return TileQuery(
+        properties=properties,
+        equalities=equalities,
+        filter=None if expr is None else orjson.dumps(expr, option=orjson.OPT_SORT_KEYS).decode(),
+        filter_crs=parse_crs(params.get("filter-crs"), "filter-crs"),
+    )
+
+
+def checked_query(conn: Connection, layers: list[TileLayer], query: TileQuery) -> TileQuery:
+    """The query with its property names checked against the layers' queryables (any of
+    them: a tile of several layers filters each on what it holds) and its equalities typed.
+    InvalidInput names a property no layer has."""
+    if query.filter is None and not query.equalities:
+        return query
+    schemas: dict[str, Any] = {}
+    for layer in reversed(layers):
+        schemas |= queryables(conn, layer.id, layer.version, layer.kind)
+    unknown = [key for key, _ in query.equalities if key not in schemas]
+    if unknown:
+        raise unknown_parameters(unknown, sorted(schemas) + sorted(RESERVED - {"f", "colormap"}))
+    typed = query.typed(value_types(schemas))
+    cql2.compile_filter(typed.condition, queryables=schemas)
+    return typed
 
 
 def property_keys(kind: str, properties: tuple[str, ...] | None) -> list[str] | None:
@@ -204,9 +258,19 @@ def render(
 ) -> bytes:
     """The MVT bytes of tile z/x/y (XYZ, origin top-left) holding one MVT layer per layer,
     named by slug; b"" when no feature intersects the tile."""
-    shape = tuple((layer.kind, query.properties) for layer in layers)
-    params: dict[str, object] = {
-        "filters": json.dumps(dict(query.filters)),
+    condition = query.condition
+    wheres = []
+    params: dict[str, object] = {}
+    for i in range(len(layers)):
+        where, bound = cql2.compile_filter(
+            condition, prefix=f"q{i}_", placeholder="%({})s", crs=query.filter_crs
+        )
+        wheres.append(where)
+        params |= bound
+    shape = tuple(
+        (layer.kind, query.properties, where) for layer, where in zip(layers, wheres, strict=True)
+    )
+    params |= {
         "z": z,
         "x": x,
         "y": y,

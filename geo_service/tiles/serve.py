@@ -107,6 +107,7 @@ def vector_tile(
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         layers = catalog.lookup(conn, slugs, who, settings.tiles)
         catalog.check_storage(layers, "vector")
+        query = mvt.checked_query(conn, layers, query)
         group = "|".join(layer.cache_part for layer in layers)
         key = f"mvt|{group}|{z}/{x}/{y}|{query.cache_part}"
         return _answer(

@@ -1,15 +1,15 @@
 """Which features, as what: the one source of SQL for reading features of a layer.
 
-A `Selection` (layer, bbox, property filters, time interval) becomes one parameterised WHERE
-clause; `page` turns a page of it into GeoJSON inside PostGIS (ST_AsGeoJSON, json_agg) in one
-statement, `rows` streams it for exports, `search` finds features by name or code.
-Property names and values are always bind parameters, never formatted into the SQL.
+A `Selection` (layer, bbox in any CRS, CQL2 filter, time interval, order, properties, output
+CRS) becomes one parameterised WHERE and ORDER BY; `page` turns a page of it into GeoJSON inside
+PostGIS (ST_AsGeoJSON, json_agg) in one statement, `rows` streams it for exports, `search` finds
+features by name or code. Property names and values are always bind parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -20,58 +20,104 @@ from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput, UnknownFeature
 from geo_service.problems import msg
+from geo_service.store.cql2 import compile_filter
+from geo_service.store.crs import STORAGE, Crs, from_storage, to_storage
 
-# The display name is the fallback for properties.name; an attribute "name" of its own wins.
-_FEATURE_MEMBERS = """'type', 'Feature', 'id', f.id,
-    'geometry', ST_AsGeoJSON(f.geom, :digits)::json,
-    'properties', jsonb_build_object('name', f.name) || f.properties"""
-FEATURE_JSON = f"json_build_object({_FEATURE_MEMBERS})"
-# One feature's answer also measures it on the WGS84 spheroid (a foreign member, RFC 7946 6.1):
-# area (ha) and perimeter (m) of a polygon, length (m) of a line; nothing for a point.
 GEODESIC_JSON = """CASE ST_Dimension(f.geom)
     WHEN 2 THEN json_build_object('area_ha', ST_Area(f.geom::geography) / 10000,
                                   'perimeter_m', ST_Perimeter(f.geom::geography))
     WHEN 1 THEN json_build_object('length_m', ST_Length(f.geom::geography))
     END"""
-MEASURED_FEATURE_JSON = f"json_build_object({_FEATURE_MEMBERS}, 'geodesic', {GEODESIC_JSON})"
 DIGITS = 7  # decimal places of degrees in GeoJSON: about 1 cm on the ground
+METRIC_DIGITS = 3  # of metres, in a projected CRS: a millimetre
+# The display name is the fallback for properties.name; an attribute "name" of its own wins.
+PROPERTIES_JSON = "jsonb_build_object('name', f.name) || f.properties"
+
+
+def feature_json(crs: Crs = STORAGE, measured: bool = False, picked: bool = False) -> str:
+    """SQL of a GeoJSON Feature of `f` with coordinates in `crs`; `measured` adds its geodesic
+    measures (a foreign member, RFC 7946 6.1): area (ha) and perimeter (m) of a polygon,
+    length (m) of a line; `picked` keeps only the properties named in :picked (a text[])."""
+    digits = DIGITS if crs.srid == 4326 else METRIC_DIGITS
+    properties = PROPERTIES_JSON
+    if picked:
+        properties = (
+            f"(SELECT coalesce(jsonb_object_agg(e.key, e.value), '{{}}'::jsonb) "
+            f"FROM jsonb_each({PROPERTIES_JSON}) e WHERE e.key = ANY(CAST(:picked AS text[])))"
+        )
+    members = (
+        f"'type', 'Feature', 'id', f.id, "
+        f"'geometry', ST_AsGeoJSON({from_storage('f.geom', crs)}, {digits})::json, "
+        f"'properties', {properties}"
+    )
+    if measured:
+        members += f", 'geodesic', {GEODESIC_JSON}"
+    return f"json_build_object({members})"
 
 
 @dataclass
 class Selection:
-    """Features of one layer in `bbox` (lon/lat), with `properties` equal to the given text
-    values (`name` is the display name), last updated within `updated` [start, end)."""
+    """Features of one layer: in `bbox` (given in `bbox_crs`), matching `filter` (CQL2 JSON,
+    geometries in `filter_crs`, properties among `queryables` when given), last updated within
+    `updated` [start, end); ordered by `sortby` ((name, descending) pairs, then id)."""
 
     layer_id: int
     bbox: tuple[float, float, float, float] | None = None
-    properties: dict[str, str] = field(default_factory=dict)
+    filter: dict[str, Any] | None = None
     updated: tuple[datetime | None, datetime | None] | None = None
+    sortby: tuple[tuple[str, bool], ...] = ()
+    bbox_crs: Crs = STORAGE
+    filter_crs: Crs = STORAGE
+    queryables: Iterable[str] | None = None
 
-    def where(self) -> tuple[str, dict[str, Any]]:
-        clauses = ["f.layer_id = :layer_id"]
+    def where(self, placeholder: str = ":{}") -> tuple[str, dict[str, Any]]:
+        clauses = [f"f.layer_id = {placeholder.format('layer_id')}"]
         params: dict[str, Any] = {"layer_id": self.layer_id}
         if self.bbox is not None:
-            clauses.append(
-                "f.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AND "
-                "ST_Intersects(f.geom, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))"
+            minx, miny, maxx, maxy = self.bbox
+            if self.bbox_crs.north_first:
+                minx, miny, maxx, maxy = miny, minx, maxy, maxx
+            params.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
+            env = "ST_MakeEnvelope({}, {}, {}, {})".format(
+                *(placeholder.format(k) for k in ("minx", "miny", "maxx", "maxy"))
             )
-            params.update(zip(("minx", "miny", "maxx", "maxy"), self.bbox, strict=True))
-        for n, (key, value) in enumerate(self.properties.items()):
-            if key == "name":
-                clauses.append(f"f.name = :v{n}")
-            else:
-                clauses.append(f"f.properties ->> :k{n} = :v{n}")
-                params[f"k{n}"] = key
-            params[f"v{n}"] = value
+            plain = Crs(self.bbox_crs.uri, self.bbox_crs.srid, north_first=False)
+            box = to_storage(env, plain)
+            clauses.append(f"f.geom && {box} AND ST_Intersects(f.geom, {box})")
+        if self.filter is not None:
+            sql, filter_params = compile_filter(
+                self.filter, placeholder=placeholder, queryables=self.queryables,
+                crs=self.filter_crs,
+            )  # fmt: skip
+            clauses.append(sql)
+            params.update(filter_params)
         if self.updated is not None:
             start, end = self.updated
             if start is not None:
-                clauses.append("f.updated_at >= :start")
+                clauses.append(f"f.updated_at >= {placeholder.format('start')}")
                 params["start"] = start
             if end is not None:
-                clauses.append("f.updated_at < :end")
+                clauses.append(f"f.updated_at < {placeholder.format('end')}")
                 params["end"] = end
         return " AND ".join(clauses), params
+
+    def order(self) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+        """The ORDER BY terms as (expression, direction), id last so that pages never
+        overlap, and their parameters."""
+        terms: list[tuple[str, str]] = []
+        params: dict[str, Any] = {}
+        for n, (name, descending) in enumerate(self.sortby):
+            if name == "id":
+                expr = "f.id"
+            elif name == "name":
+                expr = "f.name"
+            else:
+                expr = f"(f.properties -> CAST(:s{n} AS text))"
+                params[f"s{n}"] = name
+            terms.append((expr, "DESC NULLS LAST" if descending else "ASC NULLS LAST"))
+        if not any(name == "id" for name, _ in self.sortby):
+            terms.append(("f.id", "ASC"))
+        return terms, params
 
 
 def _parse_instant(value: str, end: bool) -> datetime | None:
@@ -117,35 +163,49 @@ class Page:
     features: bytes  # a JSON array of GeoJSON Features
 
 
-def page(session: Session, selection: Selection, limit: int, offset: int) -> Page:
-    """One page of features (ordered by id) as GeoJSON built by PostGIS, with the count of all
-    matching features, in one statement."""
+def page(
+    session: Session,
+    selection: Selection,
+    limit: int,
+    offset: int,
+    crs: Crs = STORAGE,
+    properties: list[str] | None = None,
+) -> Page:
+    """One page of features (in the selection's order) as GeoJSON built by PostGIS, with the
+    count of all matching features, in one statement; coordinates in `crs`, properties only
+    those named in `properties` when given."""
     where, params = selection.where()
+    terms, order_params = selection.order()
+    keys = ", ".join(f"{expr} AS k{n}" for n, (expr, _) in enumerate(terms))
+    inner = ", ".join(f"{expr} {direction}" for expr, direction in terms)
+    outer = ", ".join(f"p.k{n} {direction}" for n, (_, direction) in enumerate(terms))
     row = session.execute(
         text(
             f"""
             SELECT (SELECT count(*) FROM features f WHERE {where}),
                    count(*),
-                   coalesce(json_agg(p.feature ORDER BY p.id), '[]')::text
-              FROM (SELECT f.id, {FEATURE_JSON} AS feature
+                   coalesce(json_agg(p.feature ORDER BY {outer}), '[]')::text
+              FROM (SELECT {keys}, {feature_json(crs, picked=properties is not None)} AS feature
                       FROM features f WHERE {where}
-                     ORDER BY f.id LIMIT :limit OFFSET :offset) p
+                     ORDER BY {inner} LIMIT :limit OFFSET :offset) p
             """
         ),
-        {**params, "limit": limit, "offset": offset, "digits": DIGITS},
+        {**params, **order_params, "limit": limit, "offset": offset, "picked": properties},
     ).one()
     return Page(matched=row[0], returned=row[1], features=row[2].encode())
 
 
-def feature(session: Session, layer_id: int, feature_id: int, slug: str) -> tuple[bytes, int]:
-    """One feature as GeoJSON bytes with its geodesic measures (`geodesic`: area_ha and
-    perimeter_m, or length_m), and its version (for the ETag)."""
+def feature(
+    session: Session, layer_id: int, feature_id: int, slug: str, crs: Crs = STORAGE
+) -> tuple[bytes, int]:
+    """One feature as GeoJSON bytes (coordinates in `crs`) with its geodesic measures
+    (`geodesic`: area_ha and perimeter_m, or length_m), and its version (for the ETag)."""
     row = session.execute(
         text(
-            f"SELECT {MEASURED_FEATURE_JSON}::text, f.version FROM features f "
+            f"SELECT {feature_json(crs, measured=True)}::text, f.version FROM features f "
             "WHERE f.layer_id = :layer_id AND f.id = :id"
         ),
-        {"layer_id": layer_id, "id": feature_id, "digits": DIGITS},
+        {"layer_id": layer_id, "id": feature_id},
     ).first()
     if row is None:
         raise UnknownFeature(
@@ -166,14 +226,17 @@ class Row:
 def rows(
     session: Session, selection: Selection, limit: int | None = None, offset: int = 0
 ) -> Iterator[Row]:
-    """Matching features ordered by id, streamed from a server-side cursor (for exports)."""
+    """Matching features in the selection's order, streamed from a server-side cursor (for
+    exports and CSV pages); geometries in EPSG:4326."""
     where, params = selection.where()
+    terms, order_params = selection.order()
     result = session.execute(
         text(
             f"SELECT f.id, f.name, f.properties, ST_AsBinary(f.geom) FROM features f "
-            f"WHERE {where} ORDER BY f.id LIMIT :limit OFFSET :offset"
+            f"WHERE {where} ORDER BY {', '.join(f'{e} {d}' for e, d in terms)} "
+            "LIMIT :limit OFFSET :offset"
         ),
-        {**params, "limit": limit, "offset": offset},
+        {**params, **order_params, "limit": limit, "offset": offset},
         execution_options={"stream_results": True, "yield_per": 2000},
     )
     for fid, name, props, wkb in result:
