@@ -157,6 +157,7 @@ def _tilejson(request: Request, engine: Any, who: Principal, slugs: str) -> dict
     "/tiles/style.json",
     summary="MapLibre style (Style Specification v8) of several layers, the first at the bottom",
 )
+@filters_on_properties
 def combined_style(
     request: Request,
     engine: DbEngine,
@@ -170,6 +171,7 @@ def combined_style(
 @router.get(
     "/tiles/{slug}/style.json", summary="MapLibre style (Style Specification v8) of a layer"
 )
+@filters_on_properties
 def layer_style(
     request: Request, engine: DbEngine, who: Caller, slug: Slug, properties: Properties = None
 ) -> dict[str, Any]:
@@ -190,6 +192,7 @@ def _style(request: Request, engine: Any, who: Principal, slugs: str) -> dict[st
     response_class=HTMLResponse,
     summary="A MapLibre map of the style of one or more layers, as a partner's map would load it",
 )
+@filters_on_properties
 def style_preview(
     request: Request,
     engine: DbEngine,

@@ -264,6 +264,20 @@ def test_a_layers_own_style_wins_and_its_tiles_carry_what_it_colours_by(
     assert "key=" not in anon.get(f"/tiles/{own_style}/style.json").text
 
 
+def test_a_styles_filters_go_to_its_tiles(client, demo):
+    """As in the TileJSON, property filters reach the tile URLs, which check them."""
+    style = client.get("/tiles/concessions/style.json?status=active&properties=holder").json()
+    (template,) = style["sources"]["geo-service"]["tiles"]
+    assert "status=active" in template and "properties=holder" in template
+    tile = TMS.tile(-8.4, 12.2, 6)
+    url = template.replace("{z}", str(tile.z)).replace("{x}", str(tile.x))
+    url = url.replace("{y}", str(tile.y)).removeprefix("http://testserver")
+    decoded = mapbox_vector_tile.decode(client.get(url).content)
+    statuses = {f["properties"]["status"] for f in decoded["concessions"]["features"]}
+    assert statuses == {"active"}
+    assert client.get(url + "&colour=1").status_code == 400  # no such property
+
+
 def test_a_style_names_only_layers_the_caller_may_read(client, anon):
     slug = f"styles-private-{uuid.uuid4().hex[:6]}"
     assert client.post("/layers", json={"slug": slug}).status_code == 201
