@@ -6,7 +6,7 @@ still refused before GDAL sees it when an entry would escape the folder it were 
 encrypted, when its central directory is corrupt, or when it looks like a zip bomb: more entries,
 more expanded bytes or a higher compression ratio than `ImportSettings` allow.
 
-    >>> shapefile_member(Path("cadastre.zip"), "cadastre.zip", table="titres")  # doctest: +SKIP
+    >>> shapefile_member(Path("cadastre.zip"), "cadastre.zip", table="titres").shp  # doctest: +SKIP
     'Cadastre 2024/SHP/titres.shp'
 """
 
@@ -16,7 +16,12 @@ import re
 import stat
 import struct
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from geo_service.errors import BrokenFile, InvalidInput, PayloadTooLarge, UnsupportedFormat
 from geo_service.io.formats import library_said
@@ -139,6 +144,11 @@ def _check_size(
         )
 
 
+def _gdal_name(entry: str) -> str:
+    """An entry's name as GDAL gives it: '/'-separated, without a leading './'."""
+    return entry.replace("\\", "/").removeprefix("./")
+
+
 def member_names(path: Path, filename: str, limits: ImportSettings | None = None) -> list[str]:
     """The files in the zip at `path` (named `filename` by the user), '/'-separated as GDAL names
     them, once every entry passed the checks above; `limits` default to the settings'."""
@@ -163,7 +173,7 @@ def member_names(path: Path, filename: str, limits: ImportSettings | None = None
         _check_entry(info, filename)
         expanded += info.file_size
         _check_size(info, expanded, limits, filename)
-        name = info.filename.replace("\\", "/").removeprefix("./")  # as GDAL names it
+        name = _gdal_name(info.filename)
         if name in seen:
             raise BrokenFile(
                 msg("zip.twice", file=filename, entry=info.filename),
@@ -226,16 +236,30 @@ def choose_shapefile(members: list[str], table: str | None, filename: str) -> st
         raise InvalidInput(
             msg("zip.shapefiles_named", table=table, **several)
             if table
-            else msg("zip.shapefiles", **several),
+            else msg("zip.shapefiles", each=msg("import.each_table"), **several),
             where=where,
             extra={"tables": chosen[:MAX_LISTED]},
         )
     return chosen[0]
 
 
-def check_sidecars(members: list[str], shapefile: str, filename: str) -> None:
-    """The .shx and .dbf beside `shapefile`, as GDAL looks for them: same base name, suffix in
-    the case of the .shp's or in the other one (T.SHP with T.dbf is read; T.Shp is not)."""
+@dataclass(frozen=True)
+class ZippedShapefile:
+    """The members of a zip that GDAL reads as one Shapefile ('/'-separated paths)."""
+
+    shp: str
+    dbf: str
+    cpg: str | None  # the code page sidecar, when there is one
+
+
+def _sidecar(members: set[str], stem: str, suffix: str) -> str | None:
+    """The member GDAL opens as `stem`'s `suffix` file: that suffix in lower or upper case."""
+    return next((m for m in (stem + suffix, stem + suffix.upper()) if m in members), None)
+
+
+def check_sidecars(members: list[str], shapefile: str, filename: str) -> ZippedShapefile:
+    """The .shx, .dbf and .cpg beside `shapefile`, as GDAL looks for them: same base name, suffix
+    in the case of the .shp's or in the other one (T.SHP with T.dbf is read; T.Shp is not)."""
     suffix = PurePosixPath(shapefile).suffix
     if suffix not in (".shp", ".SHP"):
         raise BrokenFile(
@@ -244,8 +268,10 @@ def check_sidecars(members: list[str], shapefile: str, filename: str) -> None:
         )
     stem = shapefile[: -len(suffix)]
     present = set(members)
+    dbf = ""
     for sidecar in (".shx", ".dbf"):
-        if not {stem + sidecar, stem + sidecar.upper()} & present:
+        member = _sidecar(present, stem, sidecar)
+        if member is None:
             raise BrokenFile(
                 msg(
                     "zip.no_sidecar",
@@ -256,13 +282,38 @@ def check_sidecars(members: list[str], shapefile: str, filename: str) -> None:
                 ),
                 where={"file": filename, "entry": shapefile},
             )
+        dbf = member
+    return ZippedShapefile(shapefile, dbf, _sidecar(present, stem, ".cpg"))
 
 
 def shapefile_member(
     path: Path, filename: str, table: str | None = None, limits: ImportSettings | None = None
-) -> str:
-    """The path inside the zip at `path` of the Shapefile to read, the archive checked first."""
+) -> ZippedShapefile:
+    """The Shapefile to read in the zip at `path`, the archive checked first."""
     members = member_names(path, filename, limits)
-    shapefile = choose_shapefile(members, table, filename)
-    check_sidecars(members, shapefile, filename)
-    return shapefile
+    return check_sidecars(members, choose_shapefile(members, table, filename), filename)
+
+
+def shapefiles(path: Path, filename: str, limits: ImportSettings | None = None) -> list[str]:
+    """Every Shapefile in the zip at `path`, at any depth, in archive order (checked first)."""
+    members = member_names(path, filename, limits)
+    found = [m for m in members if _is_shapefile(m)]
+    if not found:
+        choose_shapefile(members, None, filename)  # says what the zip holds instead
+    return found
+
+
+@contextmanager
+def open_member(path: Path, name: str, filename: str) -> Iterator[IO[bytes]]:
+    """The member `name` (as `member_names` gives it) of the checked zip at `path`, to read;
+    BrokenFile when its compressed data is corrupt."""
+    where = {"file": filename, "entry": name}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = next(i for i in archive.infolist() if _gdal_name(i.filename) == name)
+            with archive.open(info) as member:
+                yield member
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise BrokenFile(
+            msg("zip.unreadable", file=filename, reason=library_said(exc)), where=where
+        ) from None

@@ -6,6 +6,8 @@ byte, unless the `encoding` option names its encoding; it is then decoded into a
 GDAL, as is a KML declaring another encoding (GDAL's XML parser knows only a few). Characters
 that PostgreSQL cannot store and that GDAL would silently cut or replace (NUL, and in GeoJSON
 the escapes \\u0000 and unpaired surrogates such as \\ud800) are refused with their line.
+A Shapefile's .dbf whose encoding neither a .cpg nor its header names is decoded as what its
+bytes fit: UTF-8, else CP1252, else ISO-8859-1 (`dbf_encoding`).
 
     >>> with utf8_text(Path("titres.csv"), "csv", "titres.csv", codec("cp1252")) as utf8:
     ...     frame = pyogrio.read_dataframe(utf8)  # doctest: +SKIP
@@ -20,6 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from geo_service.errors import BrokenFile, InvalidInput
 from geo_service.problems import known, msg
@@ -27,6 +30,12 @@ from geo_service.problems import known, msg
 TEXT_FORMATS = {"geojson": ".geojson", "csv": ".csv", "kml": ".kml"}  # and the suffix of a copy
 UTF8 = "utf-8"
 CHUNK_BYTES = 1 << 22
+# What a .dbf without .cpg nor language driver is decoded as: the first that decodes all of it.
+DBF_GUESSES = (UTF8, "cp1252", "iso8859-1")
+# Language driver ids that name no encoding: none, and 0x57 ("ANSI": the code page of the
+# Windows that wrote it, which GDAL takes for ISO-8859-1).
+_DBF_UNNAMED = {0x00, 0x57}
+_DBF_TEXT_TYPES = {b"C", b"N", b"F", b"D", b"L"}  # dBase III: every byte of a record is text
 # What Python's codecs say of a byte they cannot decode, when we can say it in French too.
 _CODEC_REASONS = {
     "invalid start byte": msg("codec.invalid_start_byte"),
@@ -176,6 +185,43 @@ def _transcode(path: Path, target: Path, fmt: str, filename: str, source: str, g
             if n == 0 and fmt == "kml":
                 text = _XML_DECLARATION_TEXT.sub(r"\1UTF-8\2", text, count=1)
             out.write(text)
+
+
+def dbf_encoding(dbf: IO[bytes]) -> str | None:
+    """The encoding of the text of the .dbf read from `dbf`, guessed from its bytes when its
+    header names none: UTF-8 when all its text (field names and records) is valid UTF-8, else
+    CP1252 (Windows' Western code page, which ArcGIS and Excel write), else ISO-8859-1, which
+    decodes any byte. None when the header's language driver names an encoding (GDAL honours
+    it) or the file is no dBase III table (GDAL then says what is wrong).
+
+    >>> dbf_encoding(Path("titres.dbf").open("rb"))  # doctest: +SKIP
+    'cp1252'
+    """
+    header = dbf.read(32)
+    if len(header) < 32 or header[29] not in _DBF_UNNAMED:
+        return None
+    size = int.from_bytes(header[8:10], "little")
+    descriptors = dbf.read(max(size - 32, 0))
+    fields = [descriptors[i : i + 32] for i in range(0, len(descriptors) - 31, 32)]
+    fields = [f for f in fields if f[0] != 0x0D]  # the descriptors end with 0x0D
+    if any(f[11:12] not in _DBF_TEXT_TYPES for f in fields):
+        return None  # binary fields (dBase 7, Visual FoxPro) are no text to decode
+    names = b"".join(f[:11].split(b"\x00")[0] for f in fields)
+    decoders = {e: codecs.getincrementaldecoder(e)(errors="strict") for e in DBF_GUESSES[:-1]}
+    chunk = names
+    while decoders and chunk:
+        for encoding, decoder in list(decoders.items()):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                del decoders[encoding]
+        chunk = dbf.read(CHUNK_BYTES)
+    for encoding, decoder in list(decoders.items()):
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            del decoders[encoding]
+    return next((e for e in DBF_GUESSES if e in decoders), DBF_GUESSES[-1])
 
 
 @contextmanager

@@ -1,4 +1,7 @@
-"""File formats we read and write: detection from the name and the first bytes, media types."""
+"""File formats we read and write: detection from the name and the first bytes, media types.
+
+GeoJSON, GeoPackage, zipped Shapefile, CSV, KML, FlatGeobuf and GeoParquet both ways; GeoTIFF in.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +29,14 @@ FORMATS: dict[str, Format] = {
         Format("shp", "ESRI Shapefile", ".zip", "application/zip"),
         Format("csv", "CSV", ".csv", "text/csv; charset=utf-8"),
         Format("kml", "KML", ".kml", "application/vnd.google-earth.kml+xml"),
+        Format("fgb", "FlatGeobuf", ".fgb", "application/flatgeobuf"),
+        # GeoParquet is read and written by geopandas with pyarrow: GDAL's Parquet driver is
+        # not in every GDAL build (pyogrio's wheels leave it out).
+        Format("parquet", "Parquet", ".parquet", "application/vnd.apache.parquet"),
     )
 }
+# Names people also give the formats (`?format=flatgeobuf`, `--format geoparquet`).
+_ALIASES = {"flatgeobuf": "fgb", "geoparquet": "parquet", "shapefile": "shp", "json": "geojson"}
 RASTER = "geotiff"
 _SUFFIXES = {
     ".geojson": "geojson",
@@ -36,6 +45,9 @@ _SUFFIXES = {
     ".zip": "shp",
     ".csv": "csv",
     ".kml": "kml",
+    ".fgb": "fgb",
+    ".parquet": "parquet",
+    ".geoparquet": "parquet",
     ".tif": RASTER,
     ".tiff": RASTER,
 }
@@ -49,6 +61,10 @@ def _sniff(head: bytes) -> str | None:
         return "shp"
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return RASTER
+    if head.startswith(b"fgb\x03fgb"):  # magic bytes and major version 3
+        return "fgb"
+    if head.startswith(b"PAR1"):
+        return "parquet"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"{"):
         return "geojson"
@@ -73,8 +89,9 @@ def detect(path: Path, filename: str | None = None) -> str:
 
 
 def export_format(name: str) -> Format:
+    """The export format named `name` (or one of its aliases, e.g. flatgeobuf, geoparquet)."""
     try:
-        return FORMATS[name]
+        return FORMATS[_ALIASES.get(name.lower(), name.lower())]
     except KeyError:
         raise UnsupportedFormat(
             msg("format.unknown_export", format=name, formats=", ".join(FORMATS)),

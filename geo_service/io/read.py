@@ -1,12 +1,14 @@
-"""Read vector files (GeoJSON, GeoPackage, zipped Shapefile, CSV, KML) into EPSG:4326 frames.
+"""Read vector files (GeoJSON, GeoPackage, zipped Shapefile, CSV, KML, FlatGeobuf, GeoParquet)
+into EPSG:4326 frames.
 
 Any CRS the file names is honoured, including a Shapefile `.prj` holding WKT with no EPSG
 code; a file that names none (CSV, or a Shapefile without `.prj`) is read in the CRS given by
 the caller, else EPSG:4326 (coordinates out of lon/lat range are then refused in validation).
 
 A zip is checked (io.archive) before GDAL opens the Shapefile chosen in it, at any depth; its
-.dbf is decoded as its .cpg says, else as GDAL detects (the DBF header, else ISO-8859-1), unless
-the caller gives an `encoding`. GeoJSON, CSV and KML reach GDAL as UTF-8 (io.encodings).
+.dbf is decoded as its .cpg says, else as its header's language driver says, else as its bytes
+fit (UTF-8, else CP1252, else ISO-8859-1), unless the caller gives an `encoding`. GeoJSON, CSV
+and KML reach GDAL as UTF-8 (io.encodings). GeoParquet is read by geopandas with pyarrow.
 
     >>> frame = read_vector(Path("sites.zip"), "shp", filename="sites.zip")  # doctest: +SKIP
     >>> frame.crs.to_epsg()  # doctest: +SKIP
@@ -22,13 +24,14 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow
 import pyogrio
 import pyproj
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 
 from geo_service.errors import BrokenFile, InvalidCRS, InvalidGeometry, InvalidInput
-from geo_service.io.archive import shapefile_member
-from geo_service.io.encodings import TEXT_FORMATS, codec, utf8_text
+from geo_service.io.archive import ZippedShapefile, open_member, shapefile_member, shapefiles
+from geo_service.io.encodings import TEXT_FORMATS, codec, dbf_encoding, utf8_text
 from geo_service.io.formats import library_said
 from geo_service.problems import msg
 
@@ -67,6 +70,16 @@ def gdal_path(path: Path, fmt: str, member: str = "") -> str:
     return f"/vsizip/{archive}/{member}"
 
 
+def tables(path: Path, fmt: str, filename: str) -> list[str]:
+    """What `table` may name in the file: the Shapefiles of a zip (paths inside it), the tables
+    of a GeoPackage or FlatGeobuf; [] for formats of one table (GeoJSON, CSV, KML, GeoParquet)."""
+    if fmt == "shp":
+        return shapefiles(path, filename)
+    if fmt in ("gpkg", "fgb"):
+        return list_tables(path, fmt, filename)
+    return []
+
+
 def list_tables(path: Path, fmt: str, filename: str) -> list[str]:
     """Names of the tables (layers) with geometry in the file."""
     try:
@@ -91,13 +104,16 @@ def _choose_table(tables: list[str], table: str | None, filename: str) -> str:
                 extra={"tables": tables},
             )
         return table
+    if not tables:
+        raise InvalidInput(msg("read.no_tables", file=filename), where={"file": filename})
     if len(tables) != 1:
         raise InvalidInput(
             msg(
                 "read.tables",
                 file=filename,
                 count=len(tables),
-                tables=", ".join(tables) or msg("list.none"),
+                tables=", ".join(tables),
+                each=msg("import.each_table"),
             ),
             where={"file": filename},
             extra={"tables": tables},
@@ -272,6 +288,37 @@ def _read_text(path: Path, fmt: str, filename: str, encoding: str | None) -> gpd
     return _drop_kml_noise(pd.concat(parts, ignore_index=True))
 
 
+def _dbf_guess(path: Path, shapefile: ZippedShapefile, filename: str) -> str | None:
+    """The encoding of a .dbf that no .cpg names, from its header or its bytes (see
+    encodings.dbf_encoding); None when GDAL should decide."""
+    if shapefile.cpg is not None:
+        return None
+    with open_member(path, shapefile.dbf, filename) as dbf:
+        return dbf_encoding(dbf)
+
+
+_PARQUET_ERRORS = (pyarrow.ArrowException, OSError, ValueError, TypeError, KeyError)
+
+
+def _read_parquet(path: Path, filename: str) -> gpd.GeoDataFrame:
+    """A GeoParquet file, read as GDAL reads the others: 2D, dates and times as ISO text,
+    integers with empty values as integers."""
+    try:
+        frame = gpd.read_parquet(path, to_pandas_kwargs={"integer_object_nulls": True})
+    except _PARQUET_ERRORS as exc:
+        if isinstance(exc, ValueError) and "geo metadata" in str(exc):
+            raise InvalidInput(
+                msg("read.parquet_not_geo", file=filename), where={"file": filename}
+            ) from None
+        raise _unreadable(exc, filename) from None
+    frame = frame.set_geometry(frame.geometry.force_2d())
+    for column in frame.columns:
+        if frame[column].dtype.kind == "M":
+            text = frame[column].map(lambda t: t.isoformat(), na_action="ignore")
+            frame[column] = text.astype(object).where(frame[column].notna(), None)
+    return frame
+
+
 def read_vector(
     path: Path,
     fmt: str,
@@ -284,16 +331,20 @@ def read_vector(
     """The features of `path` (format `fmt`, see formats.detect) in EPSG:4326, in file order.
 
     `table` picks a GeoPackage table or a Shapefile in the zip, by its name or its path there
-    (required when there are several); `crs` is the source CRS of files that name none;
-    `encoding` the encoding of the file's text, over what the file says (a .cpg) or implies.
+    (required when there are several, see `tables`); `crs` is the source CRS of files that name
+    none; `encoding` the encoding of the file's text, over what the file says (a .cpg) or
+    implies (not for GeoParquet, whose text is UTF-8 by definition).
     Geometries GDAL cannot decode are None.
     """
     encoding = codec(encoding)
     if fmt in TEXT_FORMATS:
         frame = _read_text(path, fmt, filename, encoding)
     elif fmt == "shp":
-        member = shapefile_member(path, filename, table)
-        frame = _read(gdal_path(path, fmt, member), filename, encoding=encoding)
+        shapefile = shapefile_member(path, filename, table)
+        guessed = encoding or _dbf_guess(path, shapefile, filename)
+        frame = _read(gdal_path(path, fmt, shapefile.shp), filename, encoding=guessed)
+    elif fmt == "parquet":
+        frame = _read_parquet(path, filename)
     else:
         name = _choose_table(list_tables(path, fmt, filename), table, filename)
         frame = _read(gdal_path(path, fmt), filename, layer=name, encoding=encoding)

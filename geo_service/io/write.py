@@ -1,8 +1,11 @@
-"""Write features out: GeoJSON, GeoPackage, zipped Shapefile, CSV (WKT) and KML.
+"""Write features out: GeoJSON, GeoPackage, zipped Shapefile, CSV (WKT), KML, FlatGeobuf and
+GeoParquet.
 
 Every attribute is kept as a column (lists and objects as JSON text where the format has no
 such type); `id` and `name` come first. CSV is written by the csv module so the same writer
-serves `?f=csv` pages and exports; the other formats go through pyogrio (GDAL).
+serves `?f=csv` pages and exports; GeoParquet by geopandas with pyarrow (GeoParquet 1.1, WKB
+geometries, a bbox per row); the other formats go through pyogrio (GDAL). A FlatGeobuf file has
+a spatial index, so its features come in the index's order: sort them by `id` if need be.
 
     >>> path = export(rows(session, Selection(layer.id)), FORMATS["gpkg"], "sites", tmp)  # doctest: +SKIP
 """
@@ -93,6 +96,9 @@ def export(rows: Iterable[Row], fmt: Format, name: str, folder: Path) -> Path:
     frame = _frame(rows)
     if fmt.name == "shp":
         return _shapefile_zip(frame, name, folder)
+    if fmt.name == "parquet":
+        frame.to_parquet(path, index=False, schema_version="1.1.0", write_covering_bbox=True)
+        return path
     options: dict[str, Any] = {}
     if fmt.name == "geojson":
         options = {"layer_options": {"ID_FIELD": "id", "RFC7946": "YES"}}

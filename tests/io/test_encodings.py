@@ -4,6 +4,7 @@ decoded with `encoding`). Accepted text is checked character for character."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo_service.domain.access import OPERATOR
 from geo_service.errors import BrokenFile, GeoServiceError, InvalidInput
+from geo_service.io.encodings import dbf_encoding
 from geo_service.io.load import ImportOptions, import_file
 from tests.io.conftest import counts, in_folder, shapefile_parts, write_zip
 
@@ -70,8 +72,9 @@ def zipped_shapefile(
 
 @pytest.mark.parametrize("cpg", ["ISO-8859-1", "LATIN1", None])
 def test_latin1_dbf_with_or_without_cpg(session: Session, tmp_path: Path, cpg: str | None) -> None:
-    """With a .cpg GDAL decodes as it says; without one as the DBF header says, which pyogrio
-    leaves empty, so GDAL's default: ISO-8859-1."""
+    """With a .cpg GDAL decodes as it says; without one (and no language driver in the DBF
+    header, which pyogrio leaves empty) as the bytes fit: not UTF-8, so CP1252, whose letters
+    are ISO-8859-1's."""
     path = zipped_shapefile(tmp_path, sites([COMPANY]), "latin1", cpg)
     assert load(session, "io-enc-latin1", path) == [
         (COMPANY, {"nom": COMPANY, "Région": "Kédougou"})
@@ -179,3 +182,38 @@ def test_wrong_encoding_given_for_a_text_file(session: Session, tmp_path: Path) 
     path.write_bytes(geojson([COMPANY]).encode("latin-1"))
     error = refused(session, path, BrokenFile, encoding="utf-8")
     assert "cannot be decoded as utf-8: byte 0xE9" in str(error)
+
+
+def test_cp1252_dbf_without_cpg_is_detected(session: Session, tmp_path: Path) -> None:
+    """Œ ’ – are bytes 0x8C 0x92 0x96 in CP1252 and control characters in ISO-8859-1."""
+    path = zipped_shapefile(tmp_path, sites([QUOTED, COMPANY]), "cp1252", None)
+    assert [name for name, _ in load(session, "io-enc-guess-1252", path)] == [QUOTED, COMPANY]
+
+
+def test_utf8_dbf_without_cpg_is_detected(session: Session, tmp_path: Path) -> None:
+    path = zipped_shapefile(tmp_path, sites([COMPANY, QUOTED]), "UTF-8", None)
+    rows = load(session, "io-enc-guess-utf8", path)
+    assert [name for name, _ in rows] == [COMPANY, QUOTED]
+    assert rows[0][1]["Région"] == "Kédougou"  # a field name is text too
+
+
+def test_cpg_is_honoured_over_the_bytes(session: Session, tmp_path: Path) -> None:
+    """UTF-8 bytes under a .cpg saying 1252 are read as CP1252: the .cpg is the file's word."""
+    path = zipped_shapefile(tmp_path, sites([COMPANY]), "UTF-8", "1252")
+    assert load(session, "io-enc-cpg-wins", path)[0][0] == COMPANY.encode().decode("cp1252")
+    assert load(session, "io-enc-cpg-given", path, encoding="utf-8")[0][0] == COMPANY
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "guessed"),
+    [("Kédougou", "utf-8", "utf-8"), ("Kédougou – Œuvre", "cp1252", "cp1252"),
+     ("Kédougou §", "latin1", "iso8859-1"), ("Kenieba", "ascii", "utf-8")],
+)  # fmt: skip
+def test_dbf_encoding_guesses(tmp_path: Path, text: str, encoding: str, guessed: str) -> None:
+    frame = sites([text]).drop(columns="Région")
+    raw = shapefile_parts(tmp_path / "g", "g", frame, encoding=encoding)[".dbf"]
+    assert text.encode(encoding) in raw
+    # 0x81 is no CP1252 character (GDAL will not write it): only ISO-8859-1 decodes it
+    raw = raw.replace("§".encode("latin-1"), b"\x81")
+    assert dbf_encoding(io.BytesIO(raw)) == guessed
+    assert dbf_encoding(io.BytesIO(raw[:29] + b"\x4d" + raw[30:])) is None  # LDID: cp936
