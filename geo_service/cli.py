@@ -487,17 +487,43 @@ def import_command(
         str | None,
         typer.Option(help="Encoding of the file's text (latin-1, cp1252...): overrides a .cpg."),
     ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            help='Field and value mapping, JSON or a file holding it: {"fields": {"holder": '
+            '"Parties"}, "values": {"title_type": {"PE": "exploitation"}}}. Kept with the '
+            "layer for the next import; {} forgets it."
+        ),
+    ] = None,
+    each_table: Annotated[
+        bool, typer.Option(help="Every Shapefile of the zip (GeoPackage table) as its own layer.")
+    ] = False,
+    preview: Annotated[
+        bool, typer.Option(help="Print what the mapping makes of the file; import nothing.")
+    ] = False,
 ) -> None:
-    """Import GeoJSON, GeoPackage, zipped Shapefile, CSV, KML or GeoTIFF; prints the summary."""
+    """Import GeoJSON, GeoPackage, zipped Shapefile, CSV, KML, FlatGeobuf, GeoParquet or GeoTIFF;
+    prints the summary (with --preview, what the import would make of the fields)."""
     from rich.console import Console
     from rich.progress import Progress
 
-    from geo_service.io.load import ImportOptions, import_file
+    from geo_service.io.load import ImportOptions, import_file, preview_file
+    from geo_service.io.mapping import parse_mapping
 
+    if mapping is not None and not mapping.lstrip().startswith("{"):
+        if not Path(mapping).is_file():
+            raise fail(f"--mapping: {mapping} is neither JSON nor a file", code=2)
+        mapping = Path(mapping).read_text(encoding="utf-8")
     options = ImportOptions(
         kind, name_field, strict, upsert_key, table, crs, who=OPERATOR,
         visibility=check_visibility(visibility), encoding=encoding,
+        mapping=parse_mapping(mapping), each_table=each_table,
     )  # fmt: skip
+    if preview:
+        with session_scope() as session:
+            result = preview_file(session, layer, file, file.name, options)
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
     with (
         session_scope() as session,
         Progress(console=Console(stderr=True), transient=True) as progress,

@@ -27,10 +27,11 @@ from geo_service.domain.access import Principal, Role, check_visibility
 from geo_service.domain.kinds import Kind
 from geo_service.io import raster, select
 from geo_service.io.formats import FORMATS, export_format
-from geo_service.io.load import ImportOptions, import_file
+from geo_service.io.load import ImportOptions, import_file, preview_file
+from geo_service.io.mapping import parse_mapping
 from geo_service.io.upload import Upload, receive
 from geo_service.io.write import export
-from geo_service.problems import msg
+from geo_service.problems import current_language, in_language, msg
 
 router = APIRouter(tags=["layers"])
 
@@ -115,6 +116,7 @@ Manager = Annotated[Principal, Depends(_manager)]
 def _describe(session: Session, layer: Layer, who: Principal) -> dict[str, Any]:
     description = store.describe_layer(session, layer)
     description["can_manage"] = store.may_manage(layer, who)
+    description["import_mapping"] = layer.import_mapping
     if layer.storage == "raster" and layer.raster_path and Path(layer.raster_path).exists():
         info = raster.describe(Path(layer.raster_path))
         description["extent"] = info.pop("extent")
@@ -166,6 +168,12 @@ def delete_layer(slug: str, session: DbSession, who: Manager) -> Response:
 
 # -- import -------------------------------------------------------------------------------------
 
+_MAPPING = (
+    'JSON: {"fields": {kind field: source field}, "values": {kind field: {source value: '
+    'value}}}, e.g. {"fields": {"title_type": "Licence_"}, "values": {"title_type": {"PE": '
+    '"exploitation"}}}. Kept with the layer: a later import without one reuses it; {} forgets '
+    "it. Source fields not mapped are kept as they came."
+)
 _IMPORT_FORM = {
     "requestBody": {
         "required": True,
@@ -176,7 +184,8 @@ _IMPORT_FORM = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary", "description":
-                                 "GeoJSON, GeoPackage, zipped Shapefile, CSV, KML or GeoTIFF"},
+                                 "GeoJSON, GeoPackage, zipped Shapefile (at any depth in the "
+                                 "zip), CSV, KML, FlatGeobuf, GeoParquet or GeoTIFF"},
                         "kind": {"type": "string", "enum": [k.value for k in Kind],
                                  "description": "Kind of a new layer (default reference)."},
                         "name_field": {"type": "string", "description":
@@ -187,10 +196,16 @@ _IMPORT_FORM = {
                                        "Field identifying a feature: update instead of adding."},
                         "table": {"type": "string", "description":
                                   "GeoPackage table, or Shapefile in the zip by name or path."},
+                        "each_table": {"type": "boolean", "description":
+                                       "Every Shapefile of the zip (every GeoPackage table) "
+                                       "into a layer of its own: `{slug}-{name}`, or the "
+                                       "table's name alone when it starts with the slug."},
+                        "mapping": {"type": "string", "description": _MAPPING},
                         "encoding": {"type": "string", "description":
                                      "Character encoding of the file's text (e.g. latin-1, "
-                                     "cp1252): overrides a .cpg; needed for GeoJSON, CSV or "
-                                     "KML that are not UTF-8."},
+                                     "cp1252): overrides a .cpg (a .dbf without one is read "
+                                     "as UTF-8, else CP1252, else ISO-8859-1, as its bytes "
+                                     "fit); needed for GeoJSON, CSV or KML that are not UTF-8."},
                         "crs": {"type": "string", "description":
                                 "Source CRS of a file that names none (CSV), e.g. EPSG:32629."},
                         "visibility": {"type": "string", "enum": ["public", "internal", "private"],
@@ -208,16 +223,32 @@ def _options(fields: dict[str, str], who: Principal) -> ImportOptions:
     def text(name: str) -> str | None:
         return fields.get(name) or fields.get(name.replace("_", "-")) or None
 
+    def flag(name: str) -> bool:
+        return (text(name) or "").lower() in ("1", "true", "yes", "on")
+
     return ImportOptions(
         kind=text("kind"),
         name_field=text("name_field"),
-        strict=(text("strict") or "").lower() in ("1", "true", "yes", "on"),
+        strict=flag("strict"),
         upsert_key=text("upsert_key"),
         table=text("table") or text("layer"),
         crs=text("crs"),
         who=who,
         visibility=check_visibility(text("visibility") or "private"),
         encoding=text("encoding"),
+        mapping=parse_mapping(text("mapping")),
+        each_table=flag("each_table"),
+    )
+
+
+async def _receive(request: Request, folder: Path) -> Upload:
+    """The multipart upload of `request`, its file written into `folder`."""
+    return await receive(
+        request.headers.get("content-type"),
+        request.headers.get("content-length"),
+        request.stream(),
+        folder,
+        request.app.state.settings.api.max_upload_mb * 2**20,
     )
 
 
@@ -244,8 +275,10 @@ def _import_job(engine: Engine, slug: str, upload: Upload, options: ImportOption
     description=(
         "Reprojects to EPSG:4326, repairs invalid geometries (or rejects them with `strict`), "
         "and inserts every feature in one transaction: on any error nothing is written. "
-        "Answers {layer, imported, repaired:[{index, reason}], rejected:[{index, reason}]}. "
-        "With `?async=true` the import runs as a job: 202 {job, href} to poll."
+        "Answers {layer, imported, repaired:[{index, reason}], rejected:[{index, reason}], "
+        "mapping} ({imported, layers:[...]} with `each_table`). With `?async=true` the import "
+        "runs as a job: 202 {job, href} to poll. POST the same form to `import/preview` first "
+        "to see what a `mapping` makes of the file."
     ),
 )
 async def import_layer(
@@ -256,19 +289,12 @@ async def import_layer(
     who: Editor,
     run_async: Annotated[bool, Query(alias="async", description="Run as a job.")] = False,
 ) -> JSONResponse:
-    settings = request.app.state.settings
     folder = Path(tempfile.mkdtemp(prefix="import-"))
     upload = None
     try:
-        upload = await receive(
-            request.headers.get("content-type"),
-            request.headers.get("content-length"),
-            request.stream(),
-            folder,
-            settings.api.max_upload_mb * 2**20,
-        )
+        upload = await _receive(request, folder)
         options = _options(upload.fields, who)
-        home = settings.db.home_path
+        home = request.app.state.settings.db.home_path
         if run_async:
             job = jobs.submit(
                 engine, "import", _import_job(engine, slug, upload, options, home), owner=who
@@ -281,6 +307,34 @@ async def import_layer(
     finally:
         if not (run_async and upload is not None):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@router.post(
+    "/layers/{slug}/import/preview",
+    dependencies=[Imports],
+    summary="What an import would make of a file's fields and values, without importing",
+    openapi_extra=_IMPORT_FORM,
+    description=(
+        "Takes the import's form (the `mapping` given, else the one kept with the layer) and "
+        "writes nothing. Answers {layer, exists, format, kind, features, source_fields, mapping, "
+        "mapping_from, fields:[{field, source, by, allowed, distinct, empty, mapped_values:"
+        "[{value, to, count}], unmapped_values:[{value, count}], refused_values:[{value, count, "
+        "message}], refused_count}], unmapped_fields, kept_fields, refused_features}."
+    ),
+)
+async def preview_import(
+    request: Request, slug: str, session: DbSession, who: Editor
+) -> JSONResponse:
+    folder = Path(tempfile.mkdtemp(prefix="preview-"))
+    try:
+        upload = await _receive(request, folder)
+        options = _options(upload.fields, who)
+        result = await run_in_threadpool(
+            preview_file, session, slug, upload.path, upload.filename, options
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return JSONResponse(in_language(result, current_language()))
 
 
 # -- export and search --------------------------------------------------------------------------

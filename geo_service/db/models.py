@@ -61,6 +61,8 @@ class Layer(Base):
     # panel lists it among the layers of its kind (lower first).
     style: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     sort_order: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The field and value mapping its files are imported with, reused by a re-import (0007).
+    import_mapping: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,8 @@ from geo_service.errors import (
 )
 from geo_service.io import raster
 from geo_service.io.formats import RASTER, detect
-from geo_service.io.read import read_vector
+from geo_service.io.mapping import Mapping, apply_mapping, check_mapping, parse_mapping, preview
+from geo_service.io.read import read_vector, tables
 from geo_service.problems import msg
 
 Report = Callable[[float, str | None], None]
@@ -68,8 +70,12 @@ class ImportOptions:
     """How to import: `kind` of a new layer, the field naming features, strict validation,
     the attribute identifying a feature on re-import, the GeoPackage table / Shapefile in the zip
     (by name or path), the source CRS of files that name none, who imports, the visibility of a
-    new layer, and the character `encoding` of the file's text (e.g. latin-1, cp1252: over a
-    .cpg, and needed for GeoJSON, CSV or KML that are not UTF-8)."""
+    new layer, the character `encoding` of the file's text (e.g. latin-1, cp1252: over a
+    .cpg, and needed for GeoJSON, CSV or KML that are not UTF-8), the `mapping` of the file's
+    fields and values to the kind's (io.mapping; None: the one kept with the layer, if any;
+    an empty one: none, and the layer forgets its own), and `each_table`: every table of the
+    file (each Shapefile of a zip, each GeoPackage table) into a layer of its own.
+    `name_field` and `upsert_key` name fields as the mapping leaves them."""
 
     kind: str | None = None
     name_field: str | None = None
@@ -80,6 +86,8 @@ class ImportOptions:
     who: Principal = ANONYMOUS
     visibility: str = "private"
     encoding: str | None = None
+    mapping: Mapping | None = None
+    each_table: bool = False
 
 
 @dataclass
@@ -105,35 +113,52 @@ def import_file(
 ) -> dict[str, Any]:
     """Import `path` into layer `slug` (created when missing, kind `options.kind` or reference).
 
-    Returns {"layer", "imported", "repaired": [{"index", "reason"}], "rejected": [...]} with
-    0-based feature indices in file order; with `upsert_key`, also "inserted" and "updated".
-    A GeoTIFF becomes a raster layer stored under `home`/rasters (see io.raster).
+    Returns {"layer", "format", "imported", "repaired": [{"index", "reason"}], "rejected": [...],
+    "mapping"} with 0-based feature indices in file order; with `upsert_key`, also "inserted"
+    and "updated"; "mapping" is the one applied (given, or kept with the layer), or None. A
+    given mapping is kept with the layer. With `each_table`: {"imported", "layers": [summary,
+    ...]}, a layer per table (see `table_slugs`), all or none imported. A GeoTIFF becomes a
+    raster layer stored under `home`/rasters (see io.raster).
     """
     options = options or ImportOptions()
     options.who.require(Role.editor, msg("access.import"))
     filename = filename or path.name
     fmt = detect(path, filename)
+    if options.each_table:
+        with session.begin_nested():  # every table, or none when one fails
+            return _each_table(
+                lambda s, o: import_file(session, s, path, filename, o, report, home),
+                slug, path, fmt, filename, options,
+            )  # fmt: skip
     if fmt == RASTER:
+        if options.mapping:
+            raise InvalidInput(msg("mapping.raster", file=filename), where={"file": filename})
         with session.begin_nested():  # a broken GeoTIFF takes back the layer made for it
             layer = target_layer(session, slug, options, storage="raster")
             summary = raster.store_raster(session, layer, path, filename, home=home)
         _audit(session, options, layer, filename, summary)
         return summary
+    # A bad mapping is refused before the file is read.
+    mapping, _ = import_mapping(existing_layer(session, slug, options, "vector"), options)
     report(0.0, f"reading {filename}")
     frame = read_vector(
         path, fmt, filename=filename, table=options.table, crs=options.crs,
         encoding=options.encoding,
     )  # fmt: skip
     # A savepoint: an error in validation or half-way through the COPY leaves the caller's
-    # transaction usable and without this file's rows, or the layer created for them.
-    # Rows are audited once for the whole file (below), not one by one.
+    # transaction usable and without this file's rows, or the layer created for them (or the
+    # mapping kept with it). Rows are audited once for the whole file (below), not one by one.
     with session.begin_nested():
         layer = target_layer(session, slug, options, storage="vector")
+        if mapping:
+            frame = apply_mapping(frame, mapping, filename)
         report(0.2, f"validating and writing {len(frame)} features")
         prepared = prepare(frame, layer.kind, options, filename)
         audit.act_as(session, options.who, action="import", bulk=True)
         counts = write(session, layer, prepared, options, _scaled(report, len(frame)))
         audit.act_as(session, options.who)
+        if options.mapping is not None:
+            layer.import_mapping = options.mapping.to_json() if options.mapping else None
     report(1.0, "done")
     summary = {
         "layer": layer.slug,
@@ -142,9 +167,117 @@ def import_file(
         **counts,
         "repaired": prepared.repaired,
         "rejected": prepared.rejected,
+        "mapping": mapping.to_json() if mapping else None,
     }
     _audit(session, options, layer, filename, summary)
     return summary
+
+
+def preview_file(
+    session: Session,
+    slug: str,
+    path: Path,
+    filename: str | None = None,
+    options: ImportOptions | None = None,
+) -> dict[str, Any]:
+    """What importing `path` into layer `slug` with `options` would make of the file's fields
+    and values, without writing anything (see io.mapping.preview), with "layer", "exists" (the
+    layer), "format" and "mapping_from" ("given", "layer" or None). With `each_table`:
+    {"layers": [preview, ...]}, one per table."""
+    options = options or ImportOptions()
+    options.who.require(Role.editor, msg("access.import"))
+    filename = filename or path.name
+    fmt = detect(path, filename)
+    if options.each_table:
+        return _each_table(
+            lambda s, o: preview_file(session, s, path, filename, o), slug, path, fmt, filename,
+            options,
+        )  # fmt: skip
+    if fmt == RASTER:
+        raise InvalidInput(msg("mapping.raster", file=filename), where={"file": filename})
+    layer = existing_layer(session, slug, options, "vector")
+    mapping, source = import_mapping(layer, options)
+    frame = read_vector(
+        path, fmt, filename=filename, table=options.table, crs=options.crs,
+        encoding=options.encoding,
+    )  # fmt: skip
+    return {
+        "layer": slug,
+        "exists": layer is not None,
+        "format": fmt,
+        "mapping_from": source,
+        **preview(frame, _kind(layer, options), mapping, filename),
+    }
+
+
+def _kind(layer: Layer | None, options: ImportOptions) -> str:
+    """The kind of the features imported: the layer's, or the one it will be created with."""
+    return layer.kind if layer is not None else parse_kind(options.kind or "reference").value
+
+
+def import_mapping(
+    layer: Layer | None, options: ImportOptions
+) -> tuple[Mapping | None, str | None]:
+    """The mapping to import with into `layer` (None: a layer to create) and where it comes
+    from: the one given ("given"), else the one kept with the layer ("layer"); checked against
+    the kind."""
+    kind = _kind(layer, options)
+    if options.mapping is not None:
+        return check_mapping(options.mapping, kind), "given"
+    kept = parse_mapping(layer.import_mapping) if layer is not None else None
+    return (check_mapping(kept, kind), "layer") if kept else (None, None)
+
+
+def _each_table(
+    run: Callable[[str, ImportOptions], dict[str, Any]],
+    slug: str,
+    path: Path,
+    fmt: str,
+    filename: str,
+    options: ImportOptions,
+) -> dict[str, Any]:
+    """`run` (an import or a preview) on every table of the file, each into its own layer; a
+    file of one table (GeoJSON...) into `slug`."""
+    names = tables(path, fmt, filename) if fmt != RASTER else []
+    slugs = table_slugs(slug, names) if names else {None: slug}
+    results = [
+        run(layer, replace(options, table=name, each_table=False)) for name, layer in slugs.items()
+    ]
+    summary: dict[str, Any] = {"layers": results}
+    if all("imported" in r for r in results):
+        summary = {"imported": sum(r["imported"] for r in results), **summary}
+    return summary
+
+
+_NOT_SLUG = re.compile(r"[^a-z0-9_-]+")
+MAX_SLUG = 63
+
+
+def _slugified(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return _NOT_SLUG.sub("-", plain.lower()).strip("-_")
+
+
+def table_slugs(slug: str, names: list[str]) -> dict[str | None, str]:
+    """The layer each table of a file goes into: `slug`, a hyphen and the table's name (a
+    Shapefile's base name, or its path in the zip when two share it), as a slug; the name alone
+    when it starts with `slug` already.
+
+    >>> table_slugs("wdpa", ["WDPA_Mar2025/shp/WDPA_poly.shp", "Points/Sites.shp"])
+    {'WDPA_Mar2025/shp/WDPA_poly.shp': 'wdpa_poly', 'Points/Sites.shp': 'wdpa-sites'}
+    """
+    stems = [re.sub(r"\.shp$", "", name, flags=re.IGNORECASE) for name in names]
+    bases = [stem.rsplit("/", 1)[-1] for stem in stems]
+    slugs: dict[str | None, str] = {}
+    for name, stem, base in zip(names, stems, bases, strict=True):
+        part = _slugified(base if bases.count(base) == 1 else stem) or "table"
+        candidate = (part if part.startswith(slug) else f"{slug}-{part}")[:MAX_SLUG]
+        n = 1
+        while candidate in slugs.values():
+            n += 1
+            candidate = f"{candidate[: MAX_SLUG - len(str(n)) - 1]}-{n}"
+        slugs[name] = candidate
+    return slugs
 
 
 def _audit(
@@ -161,14 +294,25 @@ def _audit(
 def target_layer(session: Session, slug: str, options: ImportOptions, storage: str) -> Layer:
     """The layer `slug`, created with `options.kind` (default reference) and visibility when it
     does not exist, owned by the importer."""
+    layer = existing_layer(session, slug, options, storage)
+    if layer is None:
+        return store.create_layer(
+            session, slug, options.who, kind=options.kind or "reference", storage=storage,
+            visibility=options.visibility,
+        )  # fmt: skip
+    return layer
+
+
+def existing_layer(
+    session: Session, slug: str, options: ImportOptions, storage: str
+) -> Layer | None:
+    """The layer `slug` if it exists, once it may take this file: of `options.kind` when given,
+    and of `storage`; Conflict otherwise."""
     kind = options.kind
     try:
         layer = store.get_layer(session, slug, options.who)
     except UnknownLayer:
-        return store.create_layer(
-            session, slug, options.who, kind=kind or "reference", storage=storage,
-            visibility=options.visibility,
-        )  # fmt: skip
+        return None
     if kind is not None and parse_kind(kind).value != layer.kind:
         raise Conflict(
             msg("import.kind", layer=slug, held=layer.kind, kind=kind),

@@ -18,6 +18,8 @@ from geo_service.errors import InvalidInput, PayloadTooLarge
 from geo_service.problems import msg
 
 MAX_FIELD_BYTES = 4096  # a form field (kind, table, crs...) is a short text
+# ...but a mapping lists the values of a national cadastre's fields.
+LONGER_FIELDS = {"mapping": 256 * 1024}
 
 
 @dataclass
@@ -75,9 +77,10 @@ class _Receiver:
             self.file.write(data[start:end])
             return
         self.field_value += data[start:end]
-        if len(self.field_value) > MAX_FIELD_BYTES:
+        limit = LONGER_FIELDS.get(self.field_name or "", MAX_FIELD_BYTES)
+        if len(self.field_value) > limit:
             raise InvalidInput(
-                msg("upload.long_field", field=self.field_name, max=MAX_FIELD_BYTES),
+                msg("upload.long_field", field=self.field_name, max=limit),
                 where={"field": self.field_name},
             )
 

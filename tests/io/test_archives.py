@@ -8,10 +8,12 @@ import stat
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
 import shapely
+from fastapi.testclient import TestClient
 from shapely.geometry import box
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -51,7 +53,7 @@ def names(session: Session, slug: str) -> list[str]:
     )
 
 
-def options(**kwargs: str) -> ImportOptions:
+def options(**kwargs: Any) -> ImportOptions:
     return ImportOptions(who=OPERATOR, **kwargs)
 
 
@@ -77,7 +79,7 @@ def limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 
 
 def refused(
-    session: Session, path: Path, error: type[GeoServiceError], **kwargs: str
+    session: Session, path: Path, error: type[GeoServiceError], **kwargs: Any
 ) -> GeoServiceError:
     """Import `path`, which must fail with `error` and leave the database as it was."""
     before = counts(session)
@@ -300,3 +302,91 @@ def test_zip_named_without_suffix(session: Session, tmp_path: Path, zones: dict)
     import_file(session, "io-zip-noext", renamed, filename="download.zip", options=options())
     wkt = session.scalar(text("SELECT ST_AsText(geom) FROM features ORDER BY id DESC LIMIT 1"))
     assert shapely.from_wkt(wkt).equals(box(-8.4, 12.1, -8.3, 12.15))
+
+
+def wdpa_zip(path: Path, tmp_path: Path, points: bool = False) -> Path:
+    """An official download as `zip -r` writes it: folder entries, a manual beside the data,
+    the Shapefile two folders down (and its points beside it when `points`)."""
+    polygons = shapefile_parts(tmp_path / "wdpa", "WDPA_poly", lonlat_polygons())
+    members = {"WDPA_Mar2025/": b"", "WDPA_Mar2025/shp/": b"",
+               "WDPA_Mar2025/WDPA_Manual.pdf": b"%PDF-1.4",
+               **in_folder("WDPA_Mar2025/shp", "WDPA_poly", polygons)}  # fmt: skip
+    if points:
+        sites = gpd.GeoDataFrame(
+            {"name": ["Site 1", "Site 2", "Site 3"]},
+            geometry=[shapely.Point(-8.5 + i / 10, 12.05) for i in range(3)],
+            crs=4326,
+        )
+        parts = shapefile_parts(tmp_path / "wdpa", "WDPA_point", sites)
+        members.update(in_folder("WDPA_Mar2025/shp", "WDPA_point", parts))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name) if name.endswith("/") else name, data)
+    return path
+
+
+def upload(client: TestClient, slug: str, path: Path, **fields: str):
+    with path.open("rb") as f:
+        return client.post(f"/layers/{slug}/import", files={"file": (path.name, f)}, data=fields)
+
+
+def test_official_download_layout_over_http(client: TestClient, tmp_path: Path) -> None:
+    """GDAL opens the Shapefile where it is in the zip (/vsizip/{zip}/folder/name.shp): handed
+    the zip's root, it would answer 'not recognized as being in a supported file format'."""
+    path = wdpa_zip(tmp_path / "WDPA_Mar2025_Public_shp.zip", tmp_path)
+    response = upload(client, "zip-wdpa", path)
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"] == 2
+    features = client.get("/collections/zip-wdpa/items").json()["features"]
+    assert [f["properties"]["name"] for f in features] == ["Zone A", "Zone B"]
+
+
+def test_two_shapefiles_chosen_each_or_listed(client: TestClient, engine, tmp_path: Path) -> None:
+    path = wdpa_zip(tmp_path / "WDPA.zip", tmp_path, points=True)
+    with Session(engine) as s:
+        before = counts(s)
+    listed = upload(client, "wdpa", path)
+    assert listed.status_code == 400
+    problem = listed.json()
+    assert problem["tables"] == [
+        "WDPA_Mar2025/shp/WDPA_poly.shp",
+        "WDPA_Mar2025/shp/WDPA_point.shp",
+    ]
+    assert "2 Shapefiles" in problem["detail"] and "`each_table`" in problem["detail"]
+    with Session(engine) as s:
+        assert counts(s) == before
+
+    chosen = upload(client, "wdpa-points", path, table="WDPA_point")
+    assert chosen.status_code == 200 and chosen.json()["imported"] == 3
+
+    each = upload(client, "wdpa", path, each_table="true")
+    assert each.status_code == 200, each.text
+    assert each.json()["imported"] == 5
+    assert [s["layer"] for s in each.json()["layers"]] == ["wdpa_poly", "wdpa_point"]
+    assert client.get("/layers/wdpa_poly").json()["feature_count"] == 2
+    assert client.get("/layers/wdpa_point").json()["feature_count"] == 3
+
+
+def test_each_table_is_all_or_nothing(
+    session: Session, tmp_path: Path, titres: dict, zones: dict
+) -> None:
+    members = {**in_folder("2023", "titres", titres), **in_folder("2024", "titres", titres),
+               **in_folder("", "ZONES", zones, upper=True)}  # fmt: skip
+    path = write_zip(tmp_path / "cadastre.zip", members)
+    summary = import_file(session, "cad", path, options=options(each_table=True))
+    assert [s["layer"] for s in summary["layers"]] == ["cad-2023-titres", "cad-2024-titres",
+                                                       "cad-zones"]  # fmt: skip
+    assert names(session, "cad-zones") == ["Zone A", "Zone B"]
+    # one Shapefile without its .dbf: refused, and the others are not written either
+    members.pop("2024/titres.dbf")
+    broken = write_zip(tmp_path / "broken.zip", members)
+    error = refused(session, broken, BrokenFile, each_table=True)
+    assert "'2024/titres.shp' has no .dbf" in str(error)
+
+
+def test_each_table_of_a_geopackage(session: Session, geopackage: Path) -> None:
+    summary = import_file(session, "survey", geopackage, options=options(each_table=True))
+    assert {s["layer"]: s["imported"] for s in summary["layers"]} == {
+        "survey-zones": 2, "survey-sites": 2
+    }  # fmt: skip
+    assert names(session, "survey-sites") == ["Djoulafoundou", "Tabakoto"]
