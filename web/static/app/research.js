@@ -4,6 +4,7 @@ import { request } from "./api.js";
 import { t, label, formatNumber, currentLang, onLanguageChange } from "./i18n.js";
 import { el, showError, showMessage, saveBlob, openBlob, saveResponse } from "./ui.js";
 import { layerTitle } from "./popup.js";
+import { MappingEditor } from "./mapping.js";
 
 const KINDS = ["reference", "mine_site", "concession", "tailings_facility", "abandoned_mine", "asm_zone"];
 const SIDES = ["source", "target"];
@@ -71,6 +72,7 @@ export class Research {
       this.fillLayerSelects();
       this.renderImport();
       this.renderAnalysis();
+      if (this.mapping.report) this.preview(); // the server says its messages in the new language
     });
     this.fillKinds();
     this.fillVisibilities();
@@ -132,10 +134,69 @@ export class Research {
     input.addEventListener("change", () => input.files.length && this.choose(input.files[0]));
     document.getElementById("upload-go").addEventListener("click", () => this.upload());
     document.getElementById("upload-visibility").addEventListener("change", () => this.fillVisibilities());
+    // What the page has no place for: a preview of the file's fields, the mapping it leads to,
+    // and the choice of a table when the file holds several.
+    const go = document.getElementById("upload-go");
+    go.before(el("button", { type: "button", id: "upload-preview", disabled: true, dataset: { i18n: "upload.preview" }, onclick: () => this.preview() }, t("upload.preview")));
+    this.tables = el("div", { id: "upload-tables", class: "form-grid", hidden: true });
+    go.parentElement.before(this.tables);
+    this.mapping = new MappingEditor(() => this.preview());
+    document.getElementById("upload-report").before(this.mapping.box);
+    document.getElementById("upload-kind").addEventListener("change", () => this.mapping.report && this.preview(false));
+    // FlatGeobuf and GeoParquet are read too (the page's picker lists the formats it knew).
+    for (const suffix of [".kml", ".fgb", ".parquet"]) if (!input.accept.includes(suffix)) input.accept += `,${suffix}`;
+  }
+
+  // The tables a file holds, when the server asked which one: a choice, or each as its own layer.
+  showTables(tables) {
+    const select = el("select", { id: "upload-table" }, tables.map((name) => el("option", { value: name }, name)));
+    const each = el("input", { type: "checkbox", id: "upload-each-table" });
+    each.addEventListener("change", () => { select.disabled = each.checked; });
+    this.tables.replaceChildren(
+      el("label", { for: "upload-table" }, t("upload.table")), select,
+      el("label", { for: "upload-each-table" }, t("upload.each_table")), each);
+    this.tables.hidden = false;
+  }
+
+  // The import's form: the file and the panel's choices; `mapping` (the editor's) when shown.
+  form(withMapping = true) {
+    const form = new FormData();
+    form.append("file", this.file, this.file.name);
+    form.append("kind", document.getElementById("upload-kind").value);
+    form.append("visibility", document.getElementById("upload-visibility").value);
+    if (!this.tables.hidden) {
+      if (document.getElementById("upload-each-table").checked) form.append("each_table", "true");
+      else form.append("table", document.getElementById("upload-table").value);
+    }
+    const mapping = withMapping ? this.mapping.mapping() : null;
+    if (mapping) form.append("mapping", JSON.stringify(mapping));
+    return form;
+  }
+
+  // Ask the server what the file's fields become (the mapping shown so far, unless `keep` is
+  // false: a new kind has other fields), and show it.
+  async preview(keep = true) {
+    if (!this.file) return;
+    const slug = document.getElementById("upload-slug").value.trim();
+    const button = document.getElementById("upload-preview");
+    button.classList.add("busy");
+    try {
+      const report = await request("POST", `/layers/${encodeURIComponent(slug)}/import/preview`, { form: this.form(keep) });
+      this.mapping.show(report.layers ? report.layers[0] : report);
+    } catch (error) {
+      if (error.problem?.tables) this.showTables(error.problem.tables);
+      showError(error);
+    } finally {
+      button.classList.remove("busy");
+    }
   }
 
   choose(file) {
     this.file = file;
+    this.mapping.clear();
+    this.tables.hidden = true;
+    this.tables.replaceChildren();
+    document.getElementById("upload-preview").disabled = false;
     document.getElementById("upload-file-name").textContent = t("upload.file", { name: file.name, kb: formatNumber(file.size / 1024, 1) });
     const slug = document.getElementById("upload-slug");
     slug.value = slugify(file.name);
@@ -152,10 +213,7 @@ export class Research {
       return;
     }
     const slug = document.getElementById("upload-slug").value.trim();
-    const form = new FormData();
-    form.append("file", this.file, this.file.name);
-    form.append("kind", document.getElementById("upload-kind").value);
-    form.append("visibility", document.getElementById("upload-visibility").value);
+    const form = this.form();
     const button = document.getElementById("upload-go");
     button.disabled = true;
     button.classList.add("busy");
@@ -163,13 +221,15 @@ export class Research {
       this.lastImport = await request("POST", `/layers/${encodeURIComponent(slug)}/import`, { form });
       this.renderImport();
       await this.layers.load();
-      const layer = this.layers.bySlug(this.lastImport.layer?.slug || this.lastImport.layer || slug);
+      const first = this.lastImport.layers ? this.lastImport.layers[0] : this.lastImport;
+      const layer = this.layers.bySlug(first?.layer?.slug || first?.layer || slug);
       if (layer) {
         this.layers.setVisible(layer.slug, true);
         this.layers.renderPanel();
         this.layers.zoomTo(layer);
       }
     } catch (error) {
+      if (error.problem?.tables) this.showTables(error.problem.tables);
       showError(error);
     } finally {
       button.disabled = false;
@@ -181,14 +241,14 @@ export class Research {
     const box = document.getElementById("upload-report");
     const report = this.lastImport;
     if (!report) return;
-    const slug = report.layer?.slug || report.layer;
     const list = (items, key) => items?.length
       ? [el("h4", {}, t(key, { n: items.length })), el("ul", {}, items.map((item) => el("li", {}, `#${item.index}: ${item.reason}`)))]
       : [];
-    box.replaceChildren(
-      el("p", { class: "import-summary" }, t("upload.imported", { n: report.imported, layer: slug })),
-      ...list(report.repaired, "upload.repaired"),
-      ...list(report.rejected, "upload.rejected"));
+    // One summary per layer the file went into (several when each of its tables has its own).
+    box.replaceChildren(...(report.layers || [report]).flatMap((part) => [
+      el("p", { class: "import-summary" }, t("upload.imported", { n: part.imported, layer: part.layer?.slug || part.layer })),
+      ...list(part.repaired, "upload.repaired"),
+      ...list(part.rejected, "upload.rejected")]));
   }
 
   bindAnalysis() {
