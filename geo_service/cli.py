@@ -8,16 +8,22 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from sqlalchemy.orm import Session
 
-from geo_service.db.engine import database_url, local_cluster, make_engine, migrate
-from geo_service.db.local import LocalCluster, LocalClusterError
+# Only what every command needs is imported here, so that `--help` and the start of a command
+# cost milliseconds: settings (pydantic), the database (SQLAlchemy, psycopg, Alembic) and the
+# geometry stack (geopandas, shapely, pyproj) are imported by the commands that use them.
+# tests/test_cli_startup.py keeps it so.
+from geo_service.db.local import LocalClusterError
 from geo_service.domain.access import OPERATOR, check_visibility
 from geo_service.errors import GeoServiceError
-from geo_service.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from geo_service.db.local import LocalCluster
 
 app = typer.Typer(
     help="geo-service: mining sites, titles and tailings in PostGIS.", no_args_is_help=True
@@ -101,6 +107,9 @@ def open_database() -> Iterator[str]:
 @contextmanager
 def open_database_and_cluster() -> Iterator[tuple[str, LocalCluster | None]]:
     """As `open_database`, with the embedded cluster behind the URL (None when a URL is set)."""
+    from geo_service.db.engine import database_url, local_cluster, migrate
+    from geo_service.settings import get_settings
+
     settings = get_settings().db
     cluster = None if settings.database_url else local_cluster(settings)
     with _stop_signals.deferred():
@@ -119,18 +128,31 @@ def open_database_and_cluster() -> Iterator[tuple[str, LocalCluster | None]]:
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A session on the configured, migrated database; the caller commits."""
-    with open_database() as url:
-        engine = make_engine(url, pool_size=1)
-        try:
-            with Session(engine, expire_on_commit=False) as session:
-                yield session
-        finally:
-            engine.dispose()
+    with open_database() as url, session_on(url, expire_on_commit=False) as session:
+        yield session
+
+
+@contextmanager
+def session_on(url: str, **options: Any) -> Iterator[Session]:
+    """A session (with `options`) on `url`, through an engine of its own disposed at the end."""
+    from sqlalchemy.orm import Session
+
+    from geo_service.db.engine import make_engine
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        with Session(engine, **options) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @db_app.command("start")
 def db_start() -> None:
     """Start the embedded cluster (initialising it on first use)."""
+    from geo_service.db.engine import local_cluster
+    from geo_service.settings import get_settings
+
     settings = get_settings().db
     if settings.database_url:
         raise fail("GEO_SERVICE_DATABASE_URL is set: there is no embedded cluster to start")
@@ -144,6 +166,9 @@ def db_start() -> None:
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded cluster."""
+    from geo_service.db.engine import local_cluster
+    from geo_service.settings import get_settings
+
     cluster = local_cluster(get_settings().db)
     typer.echo("stopped" if cluster.stop() else "not running")
 
@@ -151,6 +176,9 @@ def db_stop() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Say whether the embedded cluster runs, where and on which port."""
+    from geo_service.db.engine import local_cluster
+    from geo_service.settings import get_settings
+
     settings = get_settings().db
     if settings.database_url:
         typer.echo("external database (GEO_SERVICE_DATABASE_URL is set)")
@@ -166,6 +194,9 @@ def db_status() -> None:
 @db_app.command("url")
 def db_url() -> None:
     """Print the database URL (the embedded cluster's, started if needed)."""
+    from geo_service.db.engine import database_url
+    from geo_service.settings import get_settings
+
     typer.echo(database_url(get_settings().db))
 
 
@@ -234,6 +265,8 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
 @app.command("migrate")
 def migrate_command(revision: str = "head") -> None:
     """Apply Alembic migrations to the configured database."""
+    from geo_service.db.engine import migrate
+
     with open_database() as url:
         migrate(url, revision)
     typer.echo(f"migrated to {revision}")
@@ -242,15 +275,11 @@ def migrate_command(revision: str = "head") -> None:
 def _load_demo(url: str, if_empty: bool, replace: bool = False) -> str:
     from geo_service import demo as demo_data
 
-    engine = make_engine(url, pool_size=1)
-    try:
-        with Session(engine) as session:
-            if if_empty and demo_data.is_loaded(session):
-                return "demo data already loaded"
-            counts = demo_data.load(session, replace=replace)
-            session.commit()
-    finally:
-        engine.dispose()
+    with session_on(url) as session:
+        if if_empty and demo_data.is_loaded(session):
+            return "demo data already loaded"
+        counts = demo_data.load(session, replace=replace)
+        session.commit()
     return json.dumps(counts)
 
 
@@ -261,15 +290,11 @@ def _demo_admin_key(url: str) -> None:
     """The first time the demo runs, an admin key to sign in to the map with, shown once."""
     from geo_service.db import access
 
-    engine = make_engine(url, pool_size=1)
-    try:
-        with Session(engine) as session:
-            if any(key.name == DEMO_ADMIN for key in access.list_keys(session)):
-                return
-            secret, _ = access.create_key(session, DEMO_ADMIN, "admin", created_by=OPERATOR.actor)
-            session.commit()
-    finally:
-        engine.dispose()
+    with session_on(url) as session:
+        if any(key.name == DEMO_ADMIN for key in access.list_keys(session)):
+            return
+        secret, _ = access.create_key(session, DEMO_ADMIN, "admin", created_by=OPERATOR.actor)
+        session.commit()
     typer.secho(
         f"geo-service: admin key for the demo (shown this once; sign in to the map with it): "
         f"{secret}\n  more keys: geo-service keys create --role editor --name ...",
@@ -303,6 +328,7 @@ def serve(
     import uvicorn
 
     from geo_service.api.app import create_app
+    from geo_service.settings import get_settings
 
     settings = get_settings()
     host = host or settings.api.host
@@ -334,6 +360,7 @@ def export_tiles(
     ] = False,
 ) -> None:
     """Write a public layer's vector tiles to a PMTiles archive for static hosting."""
+    from geo_service.settings import get_settings
     from geo_service.tiles.pmtiles import export
 
     with session_scope() as session:
@@ -575,6 +602,7 @@ def backup_command(
     """Back up the whole database (layers, features, history, keys, audit log) and every raster
     layer's file into one archive."""
     from geo_service import backup
+    from geo_service.settings import get_settings
 
     settings = get_settings().db
     with open_database() as url:
@@ -600,6 +628,7 @@ def restore_command(
     """Replace the whole database and the raster files with a backup (checked first); stop
     `geo-service serve` before, so that no worker keeps serving what was there."""
     from geo_service import backup
+    from geo_service.settings import get_settings
 
     manifest = backup.read_manifest(archive)
     if not yes:

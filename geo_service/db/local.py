@@ -25,8 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
-
 DATABASE = "geo_service"
 SUPERUSER = "geo"
 _FALLBACK_ROOT = Path("/var/lib/geo-service/clusters")
@@ -400,6 +398,8 @@ class LocalCluster:
         return self.url(database).replace("postgresql+psycopg://", "postgresql://", 1)
 
     def _ensure_database(self) -> None:
+        import psycopg  # here, not at the top: the CLI imports this module to start
+
         with psycopg.connect(
             self.libpq_url("postgres"), autocommit=True, connect_timeout=CONNECT_TIMEOUT
         ) as conn:
@@ -425,6 +425,8 @@ class LocalCluster:
 
     def create_database(self, name: str, drop: bool = False) -> str:
         """A fresh database with PostGIS in this cluster (tests); returns its URL."""
+        import psycopg
+
         with psycopg.connect(
             self.libpq_url("postgres"), autocommit=True, connect_timeout=CONNECT_TIMEOUT
         ) as conn:
