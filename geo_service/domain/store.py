@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geo_service.analysis.messages import Reason
-from geo_service.analysis.screen import screen
 from geo_service.db import audit
 from geo_service.db.access import visible
 from geo_service.db.models import Feature, FeatureHistory, Layer
@@ -487,6 +486,8 @@ def _check_gazetting(
     """The override to keep (its reason and the rules it set aside), None when every rule
     holds; Conflict listing the failing rules when one fails and nothing overrides it (their
     reasons said in the reader's language)."""
+    from geo_service.analysis.screen import screen  # here: imports of files never screen
+
     report = screen(
         session, to_geojson(geometry), who=who, exclude_id=feature_id, with_geometry=False
     )

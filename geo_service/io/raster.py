@@ -8,10 +8,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import rasterio
-from rasterio.errors import RasterioIOError
-from rasterio.shutil import copy as raster_copy
-from rasterio.warp import transform_bounds
 from sqlalchemy.orm import Session
 
 from geo_service.db.models import Layer
@@ -29,6 +25,10 @@ def raster_folder(home: Path | None = None) -> Path:
 
 def describe(path: Path) -> dict[str, Any]:
     """Size, bands, data type, CRS and lon/lat bounds (EPSG:4326) of a stored raster."""
+    # rasterio is imported where it is used: every import of a vector file imports this module.
+    import rasterio
+    from rasterio.warp import transform_bounds
+
     with rasterio.open(path) as src:
         return {
             "width": src.width,
@@ -49,6 +49,10 @@ def store_raster(
     The file is converted next to its destination and moved into place only once converted,
     so a broken upload never replaces a good raster.
     """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+    from rasterio.shutil import copy as raster_copy
+
     where = {"file": filename}
     try:
         with rasterio.open(path) as src:
