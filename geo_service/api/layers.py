@@ -18,20 +18,22 @@ from starlette.concurrency import run_in_threadpool
 
 from geo_service import jobs
 from geo_service.api.deps import Admin, Caller, DbEngine, DbSession, Editor
-from geo_service.api.features import BBox, PropertyFilters
+from geo_service.api.features import BBox, BBoxCrs, Filter, selection_for
 from geo_service.api.limits import Exports, Imports
+from geo_service.api.params import filters_on_properties
 from geo_service.api.responses import JSONResponse
 from geo_service.db.models import Layer
 from geo_service.domain import store
 from geo_service.domain.access import Principal, Role, check_visibility
 from geo_service.domain.kinds import Kind
-from geo_service.io import raster, select
+from geo_service.io import raster
 from geo_service.io.formats import FORMATS, export_format
 from geo_service.io.load import ImportOptions, import_file, preview_file
 from geo_service.io.mapping import parse_mapping
 from geo_service.io.upload import Upload, receive
 from geo_service.io.write import export
 from geo_service.problems import current_language, in_language, msg
+from geo_service.store import features as select
 
 router = APIRouter(tags=["layers"])
 
@@ -344,24 +346,29 @@ async def preview_import(
     "/layers/{slug}/export",
     dependencies=[Exports],
     summary="Download a layer: GeoJSON, GeoPackage, zipped Shapefile, CSV (WKT) or KML",
-    description="All attributes are kept. Optional `bbox` and property filters (any other "
-    "query parameter, as in OGC API Features items).",
+    description="All attributes are kept. The features are selected as OGC API Features "
+    "items select them: `bbox` (in `bbox-crs`), a CQL2 `filter`, `property=value` for any "
+    "queryable, `sortby`.",
     response_class=FileResponse,
 )
+@filters_on_properties
 def export_layer(
+    request: Request,
     slug: str,
     session: DbSession,
     who: Caller,
     bbox: BBox,
-    filters: PropertyFilters,
+    in_crs: BBoxCrs,
+    where: Filter,
     format: Annotated[str, Query(description=f"One of {', '.join(FORMATS)}.")] = "geojson",
+    sortby: Annotated[str | None, Query(description="As on items.")] = None,
 ) -> FileResponse:
     fmt = export_format(format)
     layer = store.get_layer(session, slug, who)
+    selection, _ = selection_for(request, session, layer, bbox, in_crs, where, sortby=sortby)
     folder = Path(tempfile.mkdtemp(prefix="export-"))
     try:
-        path = export(select.rows(session, select.Selection(layer.id, bbox, filters)), fmt,
-                      layer.slug, folder)  # fmt: skip
+        path = export(select.rows(session, selection), fmt, layer.slug, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

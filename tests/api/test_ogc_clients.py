@@ -76,3 +76,32 @@ def test_owslib_features(live_server: str, layer: str, keys: dict[str, str]) -> 
     items = api.collection_items(layer, limit=2)
     assert items["numberMatched"] == 3 and len(items["features"]) == 2
     assert {f["properties"]["name"] for f in items["features"]} <= {"Site 0", "Site 1", "Site 2"}
+
+
+@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin not installed")
+@pytest.mark.parametrize(
+    "where, count", [("workers > 5", 2), ("name = 'Site 1'", 1), ("workers >= 10 AND name LIKE 'Site%'", 2)]
+)
+def test_gdal_sends_an_attribute_filter_to_the_server(
+    live_server: str, layer: str, where: str, count: int
+) -> None:
+    """QGIS's filter of an OAPIF layer is GDAL's -where: it must reach the server as a CQL2
+    `filter`, found from the collection's own path in /api, not be run by GDAL on every page."""
+    run = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "--debug", "on", f"OAPIF:{live_server}", layer, "-where", where],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    fetched = [line for line in run.stderr.splitlines() if "/items" in line and "Fetch(" in line]
+    # The first page is read unfiltered once, to learn the fields; the features come filtered.
+    assert len(fetched) >= 2 and "filter=" in fetched[-1], run.stderr[-2000:]
+    assert "filter-lang=cql-text" in fetched[-1]
+    assert run.stdout.count("OGRFeature(") == count
+
+
+def test_owslib_sends_a_cql2_filter(live_server: str, layer: str) -> None:
+    api = Features(live_server)
+    items = api.collection_items(layer, filter="workers > 5 AND name <> 'Site 2'", limit=10)
+    assert items["numberMatched"] == 1
+    assert [f["properties"]["name"] for f in items["features"]] == ["Site 1"]
+    queryables = api.collection_queryables(layer)
+    assert {"name", "workers"} <= set(queryables["properties"])
