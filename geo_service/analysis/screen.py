@@ -25,6 +25,7 @@ from geo_service.analysis.messages import Lang, check_lang, reason
 from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.domain.geometry import check_geometry, parse_geojson
+from geo_service.domain.registry import screening_case_sql
 from geo_service.errors import InvalidGeometry, InvalidInput, UnknownFeature
 from geo_service.problems import joined, msg, pydantic_message
 from geo_service.settings import get_settings
@@ -107,15 +108,7 @@ _SCREEN = """
                AS c(category, radius_m)
     ), lyr AS (
       SELECT l.id, l.slug, c.category, c.radius_m
-        FROM layers l JOIN cat c ON c.category = CASE
-             WHEN l.kind = 'concession' THEN 'concessions'
-             WHEN l.kind = 'asm_zone' THEN 'asm_zones'
-             WHEN l.kind = 'tailings_facility' THEN 'tailings'
-             WHEN l.kind = 'abandoned_mine' THEN 'abandoned_mines'
-             WHEN l.kind = 'mine_site' THEN 'mine_sites'
-             WHEN l.theme IN ('protected_area', 'biodiversity') THEN 'protected_areas'
-             WHEN l.theme IN ('river', 'water_body') THEN 'rivers'
-             WHEN l.theme = 'settlement' THEN 'settlements' END
+        FROM layers l JOIN cat c ON c.category = {category}
        WHERE l.storage = 'vector' AND {visible}
     ), piece AS (
       SELECT lyr.slug, lyr.category, lyr.radius_m, fp.feature_id, fp.geom,
@@ -304,7 +297,7 @@ def screen(
     radii = _radii(checked_rules)
     readable, access = visible(who, "l")
     result = session.execute(
-        text(_SCREEN.replace("{visible}", readable)),
+        text(_SCREEN.replace("{visible}", readable).replace("{category}", screening_case_sql("l"))),
         {
             **access,
             "zone_id": zone_id,

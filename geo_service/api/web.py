@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.staticfiles import StaticFiles
 
 from geo_service import __version__
+from geo_service.domain import registry
 from geo_service.domain.access import VISIBILITIES
 from geo_service.domain.kinds import ZONE_TRANSITIONS
 from geo_service.problems import LANGUAGES, pick_language
@@ -59,7 +60,20 @@ def asset_urls(version: str) -> dict[str, Any]:
     return {
         "asset": lambda url: f"{url}?v={version}",
         "import_map": json.dumps({"imports": modules}, separators=(",", ":")),
+        "registry": registry_json(),
     }
+
+
+@lru_cache
+def registry_json() -> str:
+    """The kind registry (domain/registry.py) as the pages inline it for styles.js: one
+    request less than /kinds, the same JSON; "</" escaped so that it cannot close its script."""
+    return json.dumps(registry.served(), separators=(",", ":")).replace("</", "<\\/")
+
+
+@router.get("/kinds", summary="The kinds of feature: fields, list fields, geometry types, colours")
+def kinds() -> dict[str, Any]:
+    return registry.served()
 
 
 # `?v=` on a page asset's URL: the app's version, so that a new release is fetched anew.

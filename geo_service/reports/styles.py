@@ -1,9 +1,10 @@
 """How a report's map draws each feature: the map app's colours, so paper and screen agree.
 
-The app keeps its colours in web/static/app/styles.js (a layer's own style, else its kind's
-colours by one attribute, its theme's colour or its palette colour) and zones.js / research.js
-(the zone, its conflicts, analysis results); the same rules are here for the server, and
-tests/analysis/test_report.py checks that every colour is still the app's.
+The colours of kinds and themes are the registry's (domain/registry.py), which the app reads
+too; the rules that apply them (a layer's own style, else its kind's colours by one attribute,
+its theme's colour or its palette colour) are web/static/app/styles.js's, and zones.js /
+research.js draw the zone, its conflicts and analysis results; tests/analysis/test_report.py
+checks that they still agree.
 
     >>> colour_of(Look(3, "concession", None, {}), {"title_type": "exploitation"})
     '#08306b'
@@ -14,65 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from geo_service.domain.registry import GREY, KINDS, THEME_COLOURS
 from geo_service.domain.styles import palette_colour
 
-GREY = "#8c8c8c"
-
-# kind -> (attribute, {value: colour}), as STYLE_BY_KIND in styles.js.
+# kind -> (attribute, {value: colour}) and theme -> colour: the registry's, as the app's.
 BY_KIND: dict[str, tuple[str, dict[str, str]]] = {
-    "mine_site": (
-        "qualification",
-        {"green": "#1a9641", "yellow": "#e6b800", "red": "#d7191c", "not_assessed": GREY},
-    ),
-    "concession": (
-        "title_type",
-        {
-            "reconnaissance": "#9ecae1",
-            "exploration": "#4292c6",
-            "exploitation": "#08306b",
-            "small_scale_exploitation": "#807dba",
-            "asm_authorisation": "#54278f",
-            "quarry": "#a6761d",
-        },
-    ),
-    "tailings_facility": (
-        "consequence",
-        {
-            "low": "#1a9850",
-            "significant": "#e6b800",
-            "high": "#fc8d59",
-            "very_high": "#d73027",
-            "extreme": "#67001f",
-        },
-    ),
-    "abandoned_mine": (
-        "rehabilitation",
-        {"none": "#8c510a", "planned": "#bf812d", "in_progress": "#dfc27d", "completed": "#80cdc1"},
-    ),
-    "asm_zone": (
-        "status",
-        {
-            "draft": "#969696",
-            "proposed": "#fd8d3c",
-            "in_consultation": "#9e58c7",
-            "gazetted": "#238b45",
-            "suspended": "#cb181d",
-            "retired": "#252525",
-        },
-    ),
+    kind: (spec.colour_by, spec.colours) for kind, spec in KINDS.items() if spec.colour_by
 }
-
-# theme of a reference layer -> colour, as THEME_COLOURS in styles.js.
-BY_THEME = {
-    "protected_area": "#2ca25f",
-    "biodiversity": "#66c2a4",
-    "forest": "#006d2c",
-    "river": "#2b8cbe",
-    "water_body": "#74a9cf",
-    "settlement": "#3f3f3f",
-    "road": "#8c6d31",
-    "admin_boundary": "#6a51a3",
-}
+BY_THEME = THEME_COLOURS
 
 
 @dataclass(frozen=True)
@@ -92,15 +42,14 @@ class Style:
 
 ZONE = Style("#0868ac", fill="#43a2ca", width=3, fill_opacity=0.2, opacity=1)  # zones.js
 CONFLICT = Style("#d7191c", fill="#d7191c", width=3, fill_opacity=0.45, dash=(4, 3), opacity=1)
-# A title's status draws its outline (CONCESSION_STATUS in styles.js): live titles solid,
-# applications and suspended ones dashed, dead ones faint. One dash pattern per line here.
+# A title's status draws its outline (the registry's outlines): live titles solid, applications
+# and suspended ones dashed, dead ones faint. One dash pattern per line here: its first on, off.
 CONCESSION_STATUS: dict[str, dict[str, Any]] = {
-    "application": {"dash": (6, 4), "fill_opacity": 0.15},
-    "force_majeure": {"dash": (2, 3)},
-    "renewal": {"dash": (8, 3)},
-    "expired": {"fill_opacity": 0.05, "opacity": 0.45},
-    "revoked": {"fill_opacity": 0.05, "opacity": 0.45},
-    "relinquished": {"fill_opacity": 0.05, "opacity": 0.45},
+    status: {
+        **({"dash": tuple(look["dash"][:2])} if "dash" in look else {}),
+        **{k: v for k, v in look.items() if k in ("fill_opacity", "opacity")},
+    }
+    for status, look in KINDS["concession"].outlines.items()
 }
 # The first of the research panel's result colours (RESULT_COLOURS in research.js).
 RESULT = Style("#ff00ff", fill="#ff00ff", width=3, fill_opacity=0.35, radius=7)

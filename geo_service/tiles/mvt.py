@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from geo_service.domain.kinds import Kind
+from geo_service.domain.registry import KINDS, LIST_FIELDS
 from geo_service.errors import NotFound
 from geo_service.problems import msg
 from geo_service.store import cql2
@@ -48,13 +48,10 @@ EXTENT = 4096
 BUFFER = 256
 WORLD_M = 40075016.68557849  # width of the Web Mercator square, in metres
 
-# What a map needs to colour and label each kind; always in the tile, whatever is selected.
+# What a map needs to colour and label each kind (the registry's styling fields); always in the
+# tile, whatever is selected.
 STYLE_FIELDS: dict[str, tuple[str, ...]] = {
-    Kind.concession: ("title_type", "status", "code", "holder"),
-    Kind.mine_site: ("qualification", "code", "scale", "activity_status"),
-    Kind.tailings_facility: ("consequence", "status"),
-    Kind.abandoned_mine: ("rehabilitation", "hazards"),
-    Kind.asm_zone: ("status", "code"),
+    kind: spec.style_fields for kind, spec in KINDS.items() if spec.style_fields
 }
 
 # Query parameters that are not property filters.
@@ -63,8 +60,6 @@ STYLE_FIELDS: dict[str, tuple[str, ...]] = {
 RESERVED = frozenset({"properties", "f", "colormap", "key", "access_token", "v", "lang",
                       "filter", "filter-lang", "filter-crs"})  # fmt: skip
 
-# Properties that hold lists (MVT has no list values: sent as "a, b").
-LIST_FIELDS = frozenset({"minerals", "hazards"})
 _HIDDEN = "'{id,fid,name,geom}'::text[]"
 
 

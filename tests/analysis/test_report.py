@@ -15,6 +15,7 @@ from PIL import Image
 from pyproj import Transformer
 from shapely.geometry import LineString, Point, box
 
+from geo_service.domain import registry
 from geo_service.reports import styles
 from geo_service.reports.mapimage import Shape, fit, render
 from geo_service.reports.styles import CONFLICT, RESULT, ZONE, Look, colour_of, feature_style
@@ -146,25 +147,22 @@ def test_nothing_to_show_gives_the_world_and_the_poles_and_antimeridian_do_not_b
         assert image.legend == ("Zone",) and image.scale.metres > 0
 
 
-def test_the_colours_are_still_the_map_apps():
+def test_the_colours_are_the_registrys_on_paper_and_in_the_app():
+    """Reports and the app read one registry: styles.js holds no copy of a kind's or a theme's
+    colours (it reads the registry the page inlines), and the reports' rules take theirs."""
     js = (ROOT / "web/static/app/styles.js").read_text(encoding="utf-8")
-    for kind, (attribute, colours) in styles.BY_KIND.items():
-        block = re.search(rf"{kind}: \{{\s*field: \"{attribute}\",\s*colours: \{{([^}}]*)\}}", js)
-        assert block, kind
-        for value, colour in colours.items():
-            assert re.search(rf"\b{value}: (\"{colour}\"|GREY)", block.group(1)), (kind, value)
-    assert f'const GREY = "{styles.GREY}"' in js
-    for theme, colour in styles.BY_THEME.items():
-        assert f'{theme}: "{colour}"' in js
+    for kind, spec in registry.KINDS.items():
+        if spec.colour_by:
+            assert styles.BY_KIND[kind] == (spec.colour_by, spec.colours)
+            assert not any(colour in js for colour in spec.colours.values()), kind
+    assert styles.BY_THEME == registry.THEME_COLOURS
+    assert not any(colour in js for colour in registry.THEME_COLOURS.values())
+    assert 'document.getElementById("registry")' in js
     assert "THEME_COLOURS[layer.theme] || layer.colour" in js  # then the palette's, by layer id
-    for status, drawn in styles.CONCESSION_STATUS.items():
-        line = re.search(rf"\b{status}: \{{([^}}]*)\}}", js).group(1)
-        dash = re.search(r'dashArray: "([\d ]+)"', line)
-        assert drawn.get("dash") == (tuple(map(int, dash.group(1).split()[:2])) if dash else None)
-        fill = re.search(r"fillOpacity: ([\d.]+)", line)
-        assert drawn.get("fill_opacity", 0.3) == float(fill.group(1)), status
-        opacity = re.search(r"[^l]opacity: ([\d.]+)", line)
-        assert drawn.get("opacity", 0.9) == (float(opacity.group(1)) if opacity else 0.9), status
+    for status, look in registry.KINDS["concession"].outlines.items():
+        drawn = styles.CONCESSION_STATUS[status]
+        assert drawn.get("dash") == (tuple(look["dash"][:2]) if "dash" in look else None)
+        assert drawn.get("fill_opacity", 0.3) == look.get("fill_opacity", 0.3)
     zones = (ROOT / "web/static/app/zones.js").read_text(encoding="utf-8")
     assert f'color: "{ZONE.colour}"' in zones and f'fillColor: "{ZONE.fill}"' in zones
     assert f'CONFLICT_STYLE = {{ color: "{CONFLICT.colour}"' in zones

@@ -5,14 +5,11 @@
 // share and delete a layer from a small panel of its own.
 import { authHeaders, getJSON, request, withKey } from "./api.js";
 import { t, label, fieldLabel, onLanguageChange, formatNumber } from "./i18n.js";
-import { STYLE_BY_KIND, baseColour, drawStyles, legendOf } from "./styles.js";
+import { KIND_ORDER, STYLE_BY_KIND, Z_INDEX, baseColour, drawStyles, legendOf } from "./styles.js";
 import { featurePopup, layerTitle, zoomToFeature } from "./popup.js";
 import { layerOf, vectorTiles } from "./vectortiles.js";
 import { el, showError, showMessage } from "./ui.js";
 
-const KIND_ORDER = ["asm_zone", "mine_site", "concession", "tailings_facility", "abandoned_mine", "reference"];
-// Drawn from the bottom up: reference layers, titles, planning zones, tailings, then points.
-const Z_INDEX = { reference: 10, concession: 20, asm_zone: 30, tailings_facility: 40, abandoned_mine: 50, mine_site: 60 };
 const VISIBILITIES = ["private", "internal", "public"]; // narrowest first, as for an upload
 const ORDER_STEP = 1000; // the server spaces new layers' sort orders so; a move goes in between
 

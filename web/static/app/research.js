@@ -5,8 +5,10 @@ import { t, label, formatNumber, currentLang, onLanguageChange } from "./i18n.js
 import { el, showError, showMessage, saveBlob, openBlob, saveResponse } from "./ui.js";
 import { layerTitle } from "./popup.js";
 import { MappingEditor } from "./mapping.js";
+import { KIND_ORDER } from "./styles.js";
 
-const KINDS = ["reference", "mine_site", "concession", "tailings_facility", "abandoned_mine", "asm_zone"];
+// What an upload may be: a reference layer first (most files are), then the registry's kinds.
+const KINDS = ["reference", ...KIND_ORDER.filter((kind) => kind !== "reference")];
 const SIDES = ["source", "target"];
 // Each result on the map has a colour of its own, none of the layers' (styles.js): every one is
 // at least 40 CIELAB ΔE from every layer colour, so a result never reads as a layer. As many

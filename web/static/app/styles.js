@@ -3,72 +3,34 @@
 // server gave it. The same rules feed the legends of the map and of the embed page.
 import { fieldLabel, label, t } from "./i18n.js";
 
-const GREY = "#8c8c8c";
+// The kinds and themes, their colours and order, are the server's registry
+// (geo_service/domain/registry.py), inlined in the page; no copy of them lives here.
+const REGISTRY = JSON.parse(document.getElementById("registry").textContent);
+const GREY = REGISTRY.grey;
 // A layer described without a palette colour (a page from before layer styles).
 const FALLBACK = "#e7298a";
+const kinds = Object.entries(REGISTRY.kinds);
 
 // kind -> the attribute that colours it and a colour per value (order = legend order).
-export const STYLE_BY_KIND = {
-  mine_site: {
-    field: "qualification",
-    colours: { green: "#1a9641", yellow: "#e6b800", red: "#d7191c", not_assessed: GREY },
-  },
-  concession: {
-    field: "title_type",
-    colours: {
-      reconnaissance: "#9ecae1",
-      exploration: "#4292c6",
-      exploitation: "#08306b",
-      small_scale_exploitation: "#807dba",
-      asm_authorisation: "#54278f",
-      quarry: "#a6761d",
-    },
-  },
-  tailings_facility: {
-    field: "consequence",
-    colours: {
-      low: "#1a9850",
-      significant: "#e6b800",
-      high: "#fc8d59",
-      very_high: "#d73027",
-      extreme: "#67001f",
-    },
-  },
-  abandoned_mine: { field: "rehabilitation", colours: { none: "#8c510a", planned: "#bf812d", in_progress: "#dfc27d", completed: "#80cdc1" } },
-  asm_zone: {
-    field: "status",
-    colours: {
-      draft: "#969696",
-      proposed: "#fd8d3c",
-      in_consultation: "#9e58c7",
-      gazetted: "#238b45",
-      suspended: "#cb181d",
-      retired: "#252525",
-    },
-  },
-};
+export const STYLE_BY_KIND = Object.fromEntries(
+  kinds.filter(([, kind]) => kind.colour_by).map(([name, kind]) => [name, { field: kind.colour_by, colours: kind.colours }]),
+);
 
 // Concession status draws the outline: live titles solid, applications dashed, dead ones faint.
-export const CONCESSION_STATUS = {
-  application: { dashArray: "6 4", fillOpacity: 0.15 },
-  active: { dashArray: null, fillOpacity: 0.3 },
-  force_majeure: { dashArray: "2 3", fillOpacity: 0.3 },
-  renewal: { dashArray: "8 3 2 3", fillOpacity: 0.3 },
-  expired: { dashArray: null, fillOpacity: 0.05, opacity: 0.45 },
-  revoked: { dashArray: null, fillOpacity: 0.05, opacity: 0.45 },
-  relinquished: { dashArray: null, fillOpacity: 0.05, opacity: 0.45 },
-};
+export const CONCESSION_STATUS = Object.fromEntries(
+  Object.entries(REGISTRY.kinds.concession?.outlines || {}).map(([status, look]) => [
+    status,
+    { dashArray: look.dash ? look.dash.join(" ") : null, fillOpacity: look.fill_opacity, ...("opacity" in look ? { opacity: look.opacity } : {}) },
+  ]),
+);
 
-export const THEME_COLOURS = {
-  protected_area: "#2ca25f",
-  biodiversity: "#66c2a4",
-  forest: "#006d2c",
-  river: "#2b8cbe",
-  water_body: "#74a9cf",
-  settlement: "#3f3f3f",
-  road: "#8c6d31",
-  admin_boundary: "#6a51a3",
-};
+export const THEME_COLOURS = Object.fromEntries(
+  Object.entries(REGISTRY.themes).filter(([, theme]) => theme.colour).map(([name, theme]) => [name, theme.colour]),
+);
+
+// The kinds in the layer panel's order, and how high each is drawn on the map.
+export const KIND_ORDER = kinds.sort(([, a], [, b]) => a.order - b.order).map(([name]) => name);
+export const Z_INDEX = Object.fromEntries(kinds.map(([name, kind]) => [name, kind.z_index]));
 
 // The layer's one colour: its style's, its theme's, else its own from the server's palette.
 export function baseColour(layer) {
