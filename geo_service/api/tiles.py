@@ -449,6 +449,9 @@ def basemap_tile(
     lang: Annotated[
         Literal["en", "fr"], Query(description="Language of country names and graticule figures.")
     ] = "en",
+    v: Annotated[
+        str | None, Query(max_length=64, description="A cache-buster; it changes nothing drawn.")
+    ] = None,
 ) -> Response:
     return _send(serve.basemap_tile(_settings(request), z, x, y, if_none_match, lang))
 

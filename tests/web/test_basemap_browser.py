@@ -17,7 +17,7 @@ from geo_service.settings import APISettings, OnlineBasemap
 
 IMAGERY = OnlineBasemap(
     name={"en": "Test imagery", "fr": "Imagerie d'essai"},
-    url="/basemap/{z}/{x}/{y}.png?online=1",
+    url="/basemap/{z}/{x}/{y}.png?v=online",
     attribution="Test imagery credit",
     max_zoom=12,
 )
@@ -91,11 +91,11 @@ def test_the_switcher_offers_the_online_basemap_beside_the_offline_one(open_map,
     assert page.locator(".leaflet-control-layers-base input").nth(1).is_checked()
     _shown(page, "/basemap/")
     sources = page.eval_on_selector_all(TILES, "imgs => imgs.map(i => i.src)")
-    assert sources and all("lang=en" in s and "online=1" not in s for s in sources)
+    assert sources and all("lang=en" in s and "v=online" not in s for s in sources)
     assert "GeoNames" in page.locator(".leaflet-control-attribution").inner_text()
 
     page.locator(".leaflet-control-layers-base label", has_text="Test imagery").click()
-    _shown(page, "online=1")
+    _shown(page, "v=online")
     credit = page.locator(".leaflet-control-attribution").inner_text()
     assert "Test imagery credit" in credit and "GeoNames" not in credit
 
