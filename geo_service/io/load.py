@@ -92,11 +92,11 @@ class ImportOptions:
 
 @dataclass
 class Prepared:
-    """Features being validated: `rows` yields them for COPY as (name, JSON properties, hex EWKB
-    in SRID 4326); `repaired` and `rejected` are complete before the first row, `count` once
-    every row has been yielded."""
+    """Features being validated: `rows` yields them for COPY as (name, JSON properties, WKB in
+    EPSG:4326 without its SRID: the column's own gives it); `repaired` and `rejected` are complete
+    before the first row, `count` once every row has been yielded."""
 
-    rows: Iterator[tuple[str | None, str, str]]
+    rows: Iterator[tuple[str | None, bytes, bytes]]
     repaired: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     count: int = 0
@@ -337,6 +337,10 @@ def _python_values(column: pd.Series) -> list[Any]:
         return [None if math.isnan(v) else v for v in column.to_numpy().tolist()]
     if column.dtype.kind in "iub" and not column.hasnans:
         return column.to_numpy().tolist()
+    if column.dtype.kind == "M":  # one Timestamp per distinct date, not one per feature
+        codes, dates = pd.factorize(column)
+        objects = [*dates.astype(object), None]  # code -1 (NaT) picks the None
+        return [objects[code] for code in codes.tolist()]
     values = column.astype(object).where(column.notna(), None).tolist()
     return [v.tolist() if isinstance(v, np.ndarray) else v for v in values]
 
@@ -494,9 +498,9 @@ def _unstorable(value: Any, field: str = "") -> dict[str, str] | None:
     return None
 
 
-def _encoded(props: dict[str, Any]) -> str | dict[str, str]:
-    """`props` as JSON text, or the problem of the field that cannot be stored. orjson refuses
-    surrogates and writes NUL as \\u0000: only then are the values searched."""
+def _encoded(props: dict[str, Any]) -> bytes | dict[str, str]:
+    """`props` as JSON (UTF-8), or the problem of the field that cannot be stored. orjson
+    refuses surrogates and writes NUL as \\u0000: only then are the values searched."""
     try:
         encoded = orjson.dumps(props, default=str)
     except orjson.JSONEncodeError:
@@ -505,7 +509,7 @@ def _encoded(props: dict[str, Any]) -> str | dict[str, str]:
             raise
         return problem
     problem = _unstorable(props) if b"\\u0000" in encoded else None
-    return problem or encoded.decode()
+    return problem or encoded
 
 
 def _rows(
@@ -515,20 +519,19 @@ def _rows(
     options: ImportOptions,
     filename: str,
     prepared: Prepared,
-) -> Iterator[tuple[str | None, str, str]]:
-    keep = ~shapely.is_missing(geoms)
+) -> Iterator[tuple[str | None, bytes, bytes]]:
+    keep = (~shapely.is_missing(geoms)).tolist()
+    upsert_key, name_field = options.upsert_key, options.name_field
     problems: list[dict[str, Any]] = []
     keys: dict[str, int] = {}
-    hexes: list[str] = []
+    wkbs: Iterator[bytes] = iter(())
     for index, record in enumerate(_records(frame)):
         if index % CHUNK == 0:  # encode a chunk at a time: vectorised, yet streamed
             chunk = geoms[index : index + CHUNK]
-            chunk = shapely.set_srid(chunk[~shapely.is_missing(chunk)], 4326)
-            hexes = shapely.to_wkb(chunk, hex=True, include_srid=True).tolist()
-            hexes.reverse()
+            wkbs = iter(shapely.to_wkb(chunk[~shapely.is_missing(chunk)]).tolist())
         if not keep[index]:
             continue
-        geometry = hexes.pop()
+        geometry = next(wkbs)
         where = {"file": filename, "index": index}
         try:
             props = validate_properties(kind, record, where=where)
@@ -539,11 +542,11 @@ def _rows(
         if isinstance(encoded, dict):
             problems.append({"index": index, **encoded})
             continue
-        if options.upsert_key:
-            _note_key(props, options.upsert_key, index, keys, filename)
+        if upsert_key:
+            _note_key(props, upsert_key, index, keys, filename)
         if not problems:  # once one row is refused the file is, and nothing more is sent
             prepared.count += 1
-            yield display_name(props, options.name_field), encoded, geometry
+            yield display_name(props, name_field), encoded, geometry
     if problems:
         first = problems[0]
         raise InvalidAttributes(
@@ -582,14 +585,22 @@ def _note_key(
 
 # -- writing ------------------------------------------------------------------------------------
 
+# COPY in binary: PostgreSQL reads each value with its column's own binary input, so geometries
+# go as the WKB shapely writes (no hex to write and parse; the column's SRID is given to them)
+# and properties as jsonb's binary form, a version byte and the JSON text. psycopg passes both
+# as they are ("bytea": bytes written unchanged).
 _COPY_FEATURES = (
-    "COPY features (layer_id, name, properties, geom, created_by, updated_by) FROM STDIN"
+    "COPY features (layer_id, name, properties, geom, created_by, updated_by)"
+    " FROM STDIN (FORMAT BINARY)"
 )
+_FEATURE_TYPES = ("int4", "text", "bytea", "bytea", "text", "text")
 _STAGE = """
-CREATE TEMP TABLE import_stage (name text, properties jsonb, geom geometry)
+CREATE TEMP TABLE import_stage (name text, properties jsonb, geom geometry(Geometry, 4326))
 ON COMMIT DROP
 """
-_COPY_STAGE = "COPY import_stage (name, properties, geom) FROM STDIN"
+_COPY_STAGE = "COPY import_stage (name, properties, geom) FROM STDIN (FORMAT BINARY)"
+_STAGE_TYPES = ("text", "bytea", "bytea")
+_JSONB = b"\x01"  # the version byte of jsonb's binary form
 # Features whose key matches a staged row take its name, attributes and geometry (the history
 # trigger keeps the old version); staged rows matching nothing are inserted.
 _UPSERT_UPDATE = """
@@ -608,12 +619,18 @@ SELECT :layer, s.name, s.properties, s.geom, :user, :user
 
 
 def _copy(
-    session: Session, sql: str, rows: Iterator[tuple[Any, ...]], written: Callable[[int], None]
+    session: Session,
+    sql: str,
+    types: tuple[str, ...],
+    rows: Iterator[tuple[Any, ...]],
+    written: Callable[[int], None],
 ) -> None:
-    """Stream `rows` through COPY on the session's own connection (same transaction)."""
+    """Stream `rows` through a binary COPY of columns of `types` on the session's own
+    connection (same transaction)."""
     raw = session.connection().connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.set_types(types)
         for n, row in enumerate(rows, 1):
             copy.write_row(row)
             if n % CHUNK == 0:
@@ -629,14 +646,16 @@ def write(
 ) -> dict[str, int]:
     """Insert the prepared features into `layer`, or upsert them by `options.upsert_key`."""
     if not options.upsert_key:
-        rows = (
-            (layer.id, name, props, geom, options.who.actor, options.who.actor)
+        layer_id, actor = layer.id, options.who.actor  # read once, not once per row
+        rows: Iterator[tuple[Any, ...]] = (
+            (layer_id, name, _JSONB + props, geom, actor, actor)
             for name, props, geom in prepared.rows
         )
-        _copy(session, _COPY_FEATURES, rows, written)
+        _copy(session, _COPY_FEATURES, _FEATURE_TYPES, rows, written)
         return {}
     session.execute(text(_STAGE))
-    _copy(session, _COPY_STAGE, prepared.rows, written)
+    rows = ((name, _JSONB + props, geom) for name, props, geom in prepared.rows)
+    _copy(session, _COPY_STAGE, _STAGE_TYPES, rows, written)
     params = {"layer": layer.id, "key": options.upsert_key, "user": options.who.actor}
     updated = _rowcount(session.execute(text(_UPSERT_UPDATE), params))
     inserted = _rowcount(session.execute(text(_UPSERT_INSERT), params))
