@@ -28,7 +28,7 @@ from geo_service.analysis.overlap import overlap
 from geo_service.analysis.screen import screen
 from geo_service.db.engine import make_engine, migrate
 from geo_service.db.local import LocalCluster
-from geo_service.domain import store
+from geo_service.store import layers as store
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "geo_bench_analysis"

@@ -580,10 +580,10 @@ def export_command(
     import tempfile
 
     from geo_service.api.features import parse_bbox
-    from geo_service.domain import store
     from geo_service.io.formats import export_format
     from geo_service.io.write import export
     from geo_service.store import features as select
+    from geo_service.store import layers as store
 
     suffixes = {".zip": "shp", ".json": "geojson"}
     chosen = export_format(fmt or suffixes.get(out.suffix.lower(), out.suffix.lower()[1:]))

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo_service.db.models import Layer
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
+from geo_service.store import layers as store
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DEMO = DATA / "demo"

@@ -278,7 +278,7 @@ _EN: dict[str, str] = {
     "tiles.no_tms": "No tile matrix set '{tms}'; this service uses {id}",
     "bbox.degrees": "bbox must be minLon,minLat,maxLon,maxLat in degrees, min < max",
     "embed.no_asset": "No embed asset '{name}'",
-    # Layers and features (domain/store.py).
+    # Layers and features (store/layers.py).
     "layer.unknown": "No layer named '{layer}'",
     "layer.not_owner": "Layer '{layer}' may be changed only by an admin or by the editor who owns it, and the key '{name}' is neither",
     "layer.bad_slug": "Layer slug '{slug}' must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit",

@@ -27,11 +27,11 @@ from geo_service.cli import app
 from geo_service.db import access, audit
 from geo_service.db.engine import make_engine, migrate
 from geo_service.db.local import LocalCluster, find_bindir
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
 from geo_service.errors import BrokenFile, DatabaseUnavailable, InvalidInput
 from geo_service.io.load import ImportOptions, import_file
 from geo_service.settings import get_settings
+from geo_service.store import layers as store
 from tests.conftest import RUN_ID
 
 BINDIR = find_bindir()

@@ -24,11 +24,11 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_service.db.access import visible
 from geo_service.domain.access import Principal
-from geo_service.errors import InvalidInput, UnknownLayer
+from geo_service.errors import InvalidInput
 from geo_service.problems import msg
-from geo_service.store import cql2
+from geo_service.store import catalog, cql2
+from geo_service.store.catalog import LayerRecord
 
 Filter = str | dict[str, Any]
 # Attributes carried into the rows: the names listed, "*" for all, None for none.
@@ -37,16 +37,6 @@ Fields = list[str] | Literal["*"] | None
 # The attributes that name a feature when it has no display name, first found wins (files name
 # their features as they please: a cadastre export has `Code`, a Shapefile `NOM` or `NAME`).
 DEFAULT_LABELS = ("name", "nom", "NAME", "NOM", "Name", "Nom", "code", "Code", "CODE")
-
-
-@dataclass(frozen=True)
-class LayerRef:
-    id: int
-    slug: str
-    kind: str
-    theme: str | None
-    storage: str
-    raster_path: str | None
 
 
 _STORAGES = {"vector": msg("storage.vector"), "raster": msg("storage.raster")}
@@ -59,20 +49,10 @@ def _storage(storage: str) -> str:
 
 def layer_ref(
     session: Session, slug: str, who: Principal, storage: str | None = "vector"
-) -> LayerRef:
-    """The layer named `slug` if `who` may read it; UnknownLayer if not (or if there is none),
-    InvalidInput if its storage is not `storage`."""
-    readable, access = visible(who, "l")
-    row = session.execute(
-        text(
-            "SELECT id, slug, kind, theme, storage, raster_path FROM layers l "
-            f"WHERE slug = :slug AND {readable}"
-        ),
-        {"slug": slug, **access},
-    ).first()
-    if row is None:
-        raise UnknownLayer(msg("layer.unknown", layer=slug), where={"layer": slug})
-    ref = LayerRef(*row)
+) -> LayerRecord:
+    """The layer named `slug` if `who` may read it (the one lookup, store/catalog.py);
+    UnknownLayer if not (or if there is none), InvalidInput if its storage is not `storage`."""
+    (ref,) = catalog.lookup(session.connection(), [slug], who)
     if storage is not None and ref.storage != storage:
         raise InvalidInput(
             msg("analysis.storage", layer=slug, storage=_storage(ref.storage),
@@ -103,7 +83,7 @@ def ref(feature_id: int | None, name: str | None) -> dict[str, Any] | None:
     return None if feature_id is None else {"id": feature_id, "name": name}
 
 
-def _missing_attributes(session: Session, layer: LayerRef, keys: list[str]) -> list[str]:
+def _missing_attributes(session: Session, layer: LayerRecord, keys: list[str]) -> list[str]:
     """Those of `keys` that no feature of `layer` has (none if the layer has no feature)."""
     return list(
         session.scalars(
@@ -121,7 +101,7 @@ def _missing_attributes(session: Session, layer: LayerRef, keys: list[str]) -> l
     )
 
 
-def _some_attributes(session: Session, layer: LayerRef) -> list[str]:
+def _some_attributes(session: Session, layer: LayerRecord) -> list[str]:
     """Attribute names of the layer's first thousand features, for an error message."""
     return list(
         session.scalars(
@@ -150,7 +130,7 @@ class Naming:
 
     @classmethod
     def of(
-        cls, session: Session, layer: LayerRef, side: str, label: str | None, fields: Fields
+        cls, session: Session, layer: LayerRecord, side: str, label: str | None, fields: Fields
     ) -> Naming:
         """A side's naming once its label and fields are known attributes of `layer`; if not,
         InvalidInput naming the option, the attribute and the layer's attributes."""

@@ -24,12 +24,12 @@ from geo_service.api.openapi import MEDIA_TYPE as OPENAPI_MEDIA_TYPE
 from geo_service.api.params import check_properties, filters_on_properties
 from geo_service.api.responses import GeoJSONResponse, JSONResponse
 from geo_service.db.models import Layer
-from geo_service.domain import store
 from geo_service.errors import InvalidCRS, InvalidInput
 from geo_service.io.write import csv_lines
 from geo_service.problems import joined, msg
 from geo_service.store import cql2
 from geo_service.store import features as select
+from geo_service.store import layers as store
 from geo_service.store.crs import CRS84, LISTED_CRS, Crs, parse_crs
 from geo_service.store.queryables import queryables as layer_queryables
 

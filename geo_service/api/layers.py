@@ -23,7 +23,6 @@ from geo_service.api.limits import Exports, Imports
 from geo_service.api.params import filters_on_properties
 from geo_service.api.responses import JSONResponse
 from geo_service.db.models import Layer
-from geo_service.domain import store
 from geo_service.domain.access import Principal, Role, check_visibility
 from geo_service.domain.kinds import Kind
 from geo_service.io import raster
@@ -34,6 +33,7 @@ from geo_service.io.upload import Upload, receive
 from geo_service.io.write import export
 from geo_service.problems import current_language, in_language, msg
 from geo_service.store import features as select
+from geo_service.store import layers as store
 
 router = APIRouter(tags=["layers"])
 
@@ -345,7 +345,7 @@ async def preview_import(
 @router.get(
     "/layers/{slug}/export",
     dependencies=[Exports],
-    summary="Download a layer: GeoJSON, GeoPackage, zipped Shapefile, CSV (WKT) or KML",
+    summary="Download a layer: GeoJSON, GeoPackage, zipped Shapefile, CSV (WKT), KML, FlatGeobuf or GeoParquet",
     description="All attributes are kept. The features are selected as OGC API Features "
     "items select them: `bbox` (in `bbox-crs`), a CQL2 `filter`, `property=value` for any "
     "queryable, `sortby`.",

@@ -21,8 +21,8 @@ from fastapi.responses import HTMLResponse
 
 from geo_service.api.deps import Caller, DbSession
 from geo_service.api.responses import JSONResponse
-from geo_service.domain import store
 from geo_service.store import cql2
+from geo_service.store import layers as store
 from geo_service.store.queryables import queryables
 
 router = APIRouter(tags=["OGC API Features"])

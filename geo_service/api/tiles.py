@@ -30,13 +30,14 @@ from geo_service.api.web import (
     messages,
 )
 from geo_service.api.web import templates as page_templates
-from geo_service.domain import store
 from geo_service.domain.access import Principal
 from geo_service.domain.styles import palette_colour
 from geo_service.errors import GeoServiceError, InvalidInput, NotFound
 from geo_service.problems import in_language, msg, pick_language
 from geo_service.settings import Settings
-from geo_service.tiles import catalog, mvt, raster, serve, styles, tilejson
+from geo_service.store import catalog
+from geo_service.store import layers as store
+from geo_service.tiles import mvt, raster, serve, styles, tilejson
 
 EMBED = Path(__file__).resolve().parents[2] / "web" / "embed"
 EMBED_ASSETS = {"embed.js": "text/javascript", "embed.css": "text/css"}

@@ -55,6 +55,7 @@ from geo_service.io.formats import RASTER, detect
 from geo_service.io.mapping import Mapping, apply_mapping, check_mapping, parse_mapping, preview
 from geo_service.io.read import read_vector, tables
 from geo_service.problems import msg
+from geo_service.store import layers as store
 
 Report = Callable[[float, str | None], None]
 CHUNK = 10_000  # rows validated, encoded and reported at a time while COPY streams

@@ -40,9 +40,9 @@ from geo_service.domain.registry import KINDS, LIST_FIELDS
 from geo_service.errors import NotFound
 from geo_service.problems import msg
 from geo_service.store import cql2
+from geo_service.store.catalog import LayerRecord
 from geo_service.store.crs import STORAGE, Crs, parse_crs
 from geo_service.store.queryables import queryables, unknown_parameters, value_types
-from geo_service.tiles.catalog import TileLayer
 
 EXTENT = 4096
 BUFFER = 256
@@ -210,7 +210,7 @@ def tile_query(params: Mapping[str, str]) -> TileQuery:
     )
 
 
-def checked_query(conn: Connection, layers: list[TileLayer], query: TileQuery) -> TileQuery:
+def checked_query(conn: Connection, layers: list[LayerRecord], query: TileQuery) -> TileQuery:
     """The query with its property names checked against the layers' queryables (any of
     them: a tile of several layers filters each on what it holds) and its equalities typed.
     InvalidInput names a property no layer has."""
@@ -249,7 +249,7 @@ def check_tile(z: int, x: int, y: int, maxzoom: int) -> None:
 
 
 def render(
-    conn: Connection, layers: list[TileLayer], z: int, x: int, y: int, query: TileQuery
+    conn: Connection, layers: list[LayerRecord], z: int, x: int, y: int, query: TileQuery
 ) -> bytes:
     """The MVT bytes of tile z/x/y (XYZ, origin top-left) holding one MVT layer per layer,
     named by slug; b"" when no feature intersects the tile."""

@@ -21,7 +21,8 @@ from geo_service.domain.access import OPERATOR
 from geo_service.errors import Forbidden, InvalidInput
 from geo_service.problems import msg
 from geo_service.settings import TileSettings
-from geo_service.tiles import catalog, mvt, tilejson
+from geo_service.store import catalog
+from geo_service.tiles import mvt, tilejson
 
 _TMS = morecantile.tms.get("WebMercatorQuad")
 

@@ -18,7 +18,8 @@ from sqlalchemy import Engine
 
 from geo_service.domain.access import Principal
 from geo_service.settings import Settings
-from geo_service.tiles import basemap, catalog, mvt, raster
+from geo_service.store import catalog
+from geo_service.tiles import basemap, mvt, raster
 from geo_service.tiles.cache import TileCache, etag, matches
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"

@@ -21,7 +21,7 @@ from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput
 from geo_service.problems import msg
 from geo_service.settings import TileSettings
-from geo_service.tiles import catalog
+from geo_service.store import catalog
 from geo_service.tiles.mvt import STYLE_FIELDS, TileQuery, property_keys
 
 WORLD = [-180.0, -85.0511287798066, 180.0, 85.0511287798066]

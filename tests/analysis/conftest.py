@@ -13,8 +13,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
+from geo_service.store import layers as store
 
 GEOD = Geod(ellps="WGS84")
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from geo_service.cli import app
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
 from geo_service.settings import get_settings
+from geo_service.store import layers as store
 from tests.analysis.conftest import GEOD, add_layer, geod_ha
 
 A, B, P = box(46.0, -9.0, 46.02, -8.98), box(46.01, -8.99, 46.03, -8.97), Point(46.05, -8.99)

@@ -19,11 +19,11 @@ from shapely.geometry import LineString, Point, box, mapping
 from geo_service.analysis.overlap import overlap
 from geo_service.analysis.proximity import nearest
 from geo_service.analysis.screen import screen
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR, Principal, Role
 from geo_service.reports.content import analysis_document, zone_document
 from geo_service.reports.html import to_html
 from geo_service.reports.pdf import to_pdf
+from geo_service.store import layers as store
 from tests.analysis.conftest import add_layer, geod_distance_m, geod_ha
 
 ZONE = box(-11.30, 12.70, -11.285, 12.715)

@@ -11,9 +11,9 @@ from rasterio.transform import from_origin
 from shapely.geometry import Polygon, box, mapping
 
 from geo_service.analysis.zonal import zonal
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
 from geo_service.errors import InvalidInput
+from geo_service.store import layers as store
 from tests.analysis.conftest import add_layer
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo_service.db.access import create_key, revoke_key
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
+from geo_service.store import layers as store
 from tests.conftest import bearer
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -91,6 +91,7 @@ NEEDS = {
     ("DELETE", "/collections/{slug}/items/{feature_id}"): "editor",
     ("POST", "/collections/{slug}/items/{feature_id}/history/{version}/restore"): "editor",
     ("POST", "/layers/{slug}/import"): "editor",
+    ("POST", "/layers/{slug}/import/preview"): "editor",
     ("POST", "/layers"): "admin",
     ("PATCH", "/layers/{slug}"): "admin",
     ("DELETE", "/layers/{slug}"): "admin",
@@ -137,6 +138,10 @@ def _request(slug: str, fid: int) -> dict[tuple[str, str], dict[str, Any]]:
             "url": "/layers/acc-imported/import",
             "files": {"file": ("a.geojson", json.dumps({"type": "FeatureCollection",
                                                           "features": [point]}))}},
+        ("POST", "/layers/{slug}/import/preview"): {
+            "url": "/layers/acc-previewed/import/preview",
+            "files": {"file": ("a.geojson", json.dumps({"type": "FeatureCollection",
+                                                          "features": [point]}))}},
         ("POST", "/layers"): {"url": "/layers", "json": {"slug": "acc-created"}},
         ("PATCH", "/layers/{slug}"): {"url": f"/layers/{slug}", "json": {"title": "Renamed"}},
         ("DELETE", "/layers/{slug}"): {"url": "/layers/acc-created"},
@@ -178,6 +183,7 @@ def test_each_role_may_do_what_it_is_given(clients, layers, engine) -> None:
         ("POST", "/collections/{slug}/items/{feature_id}/history/{version}/restore", "editor", 200),
         ("DELETE", "/collections/{slug}/items/{feature_id}", "editor", 204),
         ("POST", "/layers/{slug}/import", "editor", 200),
+        ("POST", "/layers/{slug}/import/preview", "editor", 200),
         ("POST", "/layers", "admin", 201),
         ("PATCH", "/layers/{slug}", "admin", 200),
         ("DELETE", "/layers/{slug}", "admin", 204),

@@ -14,8 +14,8 @@ from rasterio.transform import from_origin
 from shapely.geometry import Point, box, mapping
 from sqlalchemy.orm import Session
 
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
+from geo_service.store import layers as store
 from tests.analysis.conftest import GEOD, add_layer, geod_ha
 
 ZONE = box(45.0, -9.0, 45.02, -8.98)

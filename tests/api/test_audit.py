@@ -13,8 +13,8 @@ from shapely.geometry import box, mapping
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
+from geo_service.store import layers as store
 
 ZONE = mapping(box(-4.005, 9.995, -3.995, 10.005))  # about 120 ha: small enough to gazette
 GEOJSON = {"Content-Type": "application/geo+json"}

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo_service.api.app import create_app
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
 from geo_service.settings import Settings
+from geo_service.store import layers as store
 from tests.conftest import bearer
 
 SITES = "bad-sites"

@@ -21,8 +21,8 @@ from geo_service.api.app import create_app
 from geo_service.db.access import create_key
 from geo_service.db.engine import make_engine, migrate
 from geo_service.db.local import LocalCluster
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
+from geo_service.store import layers as store
 from tests.conftest import unlimited_settings
 
 EXAMPLES = int(os.environ.get("GEO_SERVICE_FUZZ_EXAMPLES", "10"))

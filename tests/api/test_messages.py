@@ -22,11 +22,11 @@ from geo_service import jobs, problems
 from geo_service.analysis.messages import number
 from geo_service.api.app import create_app
 from geo_service.api.errors import _database_problem
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
 from geo_service.errors import InvalidInput
 from geo_service.problems import CATALOGUE, in_language, msg
 from geo_service.settings import Settings
+from geo_service.store import layers as store
 from tests.conftest import bearer
 
 PACKAGE = Path(__file__).resolve().parents[2] / "geo_service"

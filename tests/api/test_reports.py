@@ -18,8 +18,8 @@ from shapely.geometry import box, mapping
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
+from geo_service.store import layers as store
 from tests.analysis.conftest import add_layer, geod_ha
 
 ZONE = box(-5.60, 10.40, -5.585, 10.415)

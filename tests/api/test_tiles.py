@@ -21,9 +21,9 @@ from shapely.geometry import box, mapping
 from sqlalchemy.orm import Session
 
 from geo_service.api.app import create_app
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
 from geo_service.settings import Settings
+from geo_service.store import layers as store
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 TILE = TMS.tile(-8.3, 12.3, 10)  # a tile in the middle of the test layer

@@ -15,9 +15,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo_service.demo import DEMO
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
 from geo_service.settings import get_settings
+from geo_service.store import layers as store
 
 GEOD = Geod(ellps="WGS84")
 # The Ténéré, far from every demo and Natural Earth feature: only the zone's own size counts.

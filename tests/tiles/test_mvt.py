@@ -14,10 +14,11 @@ from pyproj import Transformer
 from shapely import box
 from shapely.geometry import Point, Polygon, mapping, shape
 
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
 from geo_service.errors import NotFound
-from geo_service.tiles import catalog, mvt
+from geo_service.store import catalog
+from geo_service.store import layers as store
+from geo_service.tiles import mvt
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True).transform

@@ -11,10 +11,11 @@ from pmtiles.reader import MmapSource, Reader
 from pmtiles.tile import Compression, TileType
 from shapely.geometry import box, mapping
 
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
 from geo_service.errors import InvalidInput
-from geo_service.tiles import catalog, mvt
+from geo_service.store import catalog
+from geo_service.store import layers as store
+from geo_service.tiles import mvt
 from geo_service.tiles.pmtiles import export
 
 TMS = morecantile.tms.get("WebMercatorQuad")

@@ -14,9 +14,10 @@ from pyproj import Transformer
 from shapely.geometry import Polygon, box, mapping
 from sqlalchemy import text
 
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR
-from geo_service.tiles import catalog, mvt
+from geo_service.store import catalog
+from geo_service.store import layers as store
+from geo_service.tiles import mvt
 from tests.tiles.test_mvt import TMS, TO_MERCATOR, tile_box, transform
 
 TO_LONLAT = Transformer.from_crs(3857, 4326, always_xy=True).transform

@@ -9,9 +9,9 @@ from shapely.geometry import shape
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_service.domain import store
 from geo_service.domain.access import OPERATOR, Principal, Role
 from geo_service.errors import Conflict, InvalidAttributes, InvalidCRS, InvalidGeometry
+from geo_service.store import layers as store
 
 PLANNER_A = Principal("planner-a", Role.editor)
 PLANNER_B = Principal("planner-b", Role.editor)

@@ -48,6 +48,7 @@ from geo_service.errors import (
     UnknownLayer,
 )
 from geo_service.problems import joined, msg
+from geo_service.store import catalog
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # Sort orders of layers are this far apart: a layer moved between two takes the middle.
@@ -239,35 +240,9 @@ def delete_layer(session: Session, slug: str, who: Principal) -> None:
 
 
 def describe_layer(session: Session, layer: Layer) -> dict[str, Any]:
-    """Feature count, extent (EPSG:4326), geometry types and the attributes seen."""
-    row = session.execute(
-        text(
-            """
-            SELECT count(*) AS n,
-                   ST_XMin(ST_Extent(geom)), ST_YMin(ST_Extent(geom)),
-                   ST_XMax(ST_Extent(geom)), ST_YMax(ST_Extent(geom)),
-                   array_agg(DISTINCT GeometryType(geom)),
-                   max(updated_at)
-              FROM features WHERE layer_id = :id
-            """
-        ),
-        {"id": layer.id},
-    ).one()
-    keys = session.execute(
-        text(
-            """
-            SELECT key, jsonb_typeof(value) AS type, count(*) AS n
-              FROM (SELECT properties FROM features WHERE layer_id = :id LIMIT 1000) f,
-                   jsonb_each(f.properties)
-             GROUP BY key, jsonb_typeof(value) ORDER BY key
-            """
-        ),
-        {"id": layer.id},
-    ).all()
-    schema: dict[str, str] = {}
-    for key, typ, _n in keys:
-        if typ != "null":
-            schema[key] = typ if key not in schema or schema[key] == typ else "mixed"
+    """The layer's settings and what it holds (store/catalog.details, the one description:
+    feature count, extent in EPSG:4326, geometry types, the attributes its features hold)."""
+    held = catalog.details(session.connection(), [layer.slug])[layer.slug]
     return {
         "slug": layer.slug,
         "title": layer.title,
@@ -286,28 +261,13 @@ def describe_layer(session: Session, layer: Layer) -> dict[str, Any]:
         "style": layer.style or {},
         "colour": (layer.style or {}).get("colour") or palette_colour(layer.id),
         "sort_order": layer.sort_order,
-        "feature_count": row[0],
-        "extent": None if row[1] is None else [row[1], row[2], row[3], row[4]],
-        "geometry_types": sorted({_geometry_type_name(t) for t in row[5] or [] if t}),
-        "attributes": layer.property_schema or schema,
+        "feature_count": held["feature_count"],
+        "extent": held["extent"],
+        "geometry_types": held["geometry_types"],
+        "attributes": layer.property_schema or held["attributes"],
         "created_at": layer.created_at.isoformat() if layer.created_at else None,
         "updated_at": layer.updated_at.isoformat() if layer.updated_at else None,
     }
-
-
-_TYPE_NAMES = {
-    "POINT": "Point",
-    "MULTIPOINT": "MultiPoint",
-    "LINESTRING": "LineString",
-    "MULTILINESTRING": "MultiLineString",
-    "POLYGON": "Polygon",
-    "MULTIPOLYGON": "MultiPolygon",
-    "GEOMETRYCOLLECTION": "GeometryCollection",
-}
-
-
-def _geometry_type_name(postgis_type: str) -> str:
-    return _TYPE_NAMES.get(postgis_type.upper(), postgis_type)
 
 
 # -- features -----------------------------------------------------------------------------------
