@@ -168,13 +168,13 @@ def _basemap(view: View) -> Image.Image:
     return image
 
 
-def _dashes(line: np.ndarray, on: float, off: float) -> list[np.ndarray]:
-    """The pieces of a polyline (px) drawn by a dash pattern of `on` px, `off` px."""
+def _dashes(line: np.ndarray, pattern: tuple[float, ...]) -> list[np.ndarray]:
+    """The pieces of a polyline (px) drawn by a dash pattern (px on, px off, on, off...)."""
     steps = np.hypot(*np.diff(line, axis=0).T)
     line = np.vstack([line[:1], line[1:][steps > 0]])
     steps = steps[steps > 0]
-    if not len(steps):
-        return []
+    if not len(steps) or sum(pattern) <= 0:
+        return [] if not len(steps) else [line]
     along = np.concatenate([[0.0], np.cumsum(steps)])
 
     def at(distance: float) -> np.ndarray:
@@ -183,17 +183,21 @@ def _dashes(line: np.ndarray, on: float, off: float) -> list[np.ndarray]:
         )
 
     pieces = []
-    for start in np.arange(0.0, along[-1], on + off):
+    pairs = list(zip(pattern[0::2], pattern[1::2], strict=False)) or [(pattern[0], 0.0)]
+    start, n = 0.0, 0
+    while start < along[-1]:
+        on, off = pairs[n % len(pairs)]
         end = min(start + on, along[-1])
         inner = line[np.searchsorted(along, start, "right") : np.searchsorted(along, end, "left")]
         pieces.append(np.vstack([at(start), inner, at(end)]))
+        start, n = start + on + off, n + 1
     return pieces
 
 
 def _stroke(draw: ImageDraw.ImageDraw, line: np.ndarray, style: Style, s: int) -> None:
     colour = _rgba(style.colour, style.opacity)
     width = max(1, round(style.width * s))
-    pieces = _dashes(line, style.dash[0] * s, style.dash[1] * s) if style.dash else [line]
+    pieces = _dashes(line, tuple(part * s for part in style.dash)) if style.dash else [line]
     for piece in pieces:
         if len(piece) >= 2:
             draw.line([tuple(p) for p in piece], fill=colour, width=width, joint="curve")

@@ -35,7 +35,7 @@ class Style:
     width: float = 1.5
     fill_opacity: float = 0.3
     opacity: float = 0.9
-    dash: tuple[float, float] | None = None
+    dash: tuple[float, ...] | None = None  # px on, px off (and on, off again)
     radius: float = 5.0
     halo: str | None = None  # outline of a point, drawn around its fill
 
@@ -43,10 +43,10 @@ class Style:
 ZONE = Style("#0868ac", fill="#43a2ca", width=3, fill_opacity=0.2, opacity=1)  # zones.js
 CONFLICT = Style("#d7191c", fill="#d7191c", width=3, fill_opacity=0.45, dash=(4, 3), opacity=1)
 # A title's status draws its outline (the registry's outlines): live titles solid, applications
-# and suspended ones dashed, dead ones faint. One dash pattern per line here: its first on, off.
+# and suspended ones dashed, dead ones faint.
 CONCESSION_STATUS: dict[str, dict[str, Any]] = {
     status: {
-        **({"dash": tuple(look["dash"][:2])} if "dash" in look else {}),
+        **({"dash": tuple(look["dash"])} if "dash" in look else {}),
         **{k: v for k, v in look.items() if k in ("fill_opacity", "opacity")},
     }
     for status, look in KINDS["concession"].outlines.items()

@@ -1,8 +1,9 @@
 """MapLibre styles (Mapbox/MapLibre Style Specification v8) of layers, drawn as the map app draws
 them, over our vector and raster tiles.
 
-The colours are the app's, from the server's copy of its rules (geo_service/reports/styles.py,
-checked against web/static/app/styles.js): a layer's own style first (its colour, the attribute
+The colours are the app's: the kind registry's (domain/registry.py, which the app reads too),
+applied by the rules of geo_service/reports/styles.py (those of web/static/app/styles.js): a
+layer's own style first (its colour, the attribute
 that colours it and a colour per value, the other values in the layer's colour), else its kind's
 colours for one attribute (unknown values grey), its theme's colour or its palette colour. A
 polygon is a fill and an outline, a line a line, a point a circle; a title's status dashes its
@@ -121,12 +122,12 @@ def _strokes(slug: str, name: str, family: str, look: Look) -> list[dict[str, An
     by feature): solid for every status that is not dashed."""
     base = feature_style(look, {})
     statuses = _status_styles(look)
-    dashed: dict[tuple[float, float], list[str]] = {}
+    dashed: dict[tuple[float, ...], list[str]] = {}
     for status, style in statuses.items():
         if style.dash and style.dash != base.dash:
             dashed.setdefault(style.dash, []).append(status)
     in_dashed = [s for group in dashed.values() for s in group]
-    groups: list[tuple[str, tuple[float, float] | None, Any]] = [
+    groups: list[tuple[str, tuple[float, ...] | None, Any]] = [
         (
             f"{slug}-{name}",
             base.dash,

@@ -161,7 +161,7 @@ def test_the_colours_are_the_registrys_on_paper_and_in_the_app():
     assert "THEME_COLOURS[layer.theme] || layer.colour" in js  # then the palette's, by layer id
     for status, look in registry.KINDS["concession"].outlines.items():
         drawn = styles.CONCESSION_STATUS[status]
-        assert drawn.get("dash") == (tuple(look["dash"][:2]) if "dash" in look else None)
+        assert drawn.get("dash") == (tuple(look["dash"]) if "dash" in look else None)
         assert drawn.get("fill_opacity", 0.3) == look.get("fill_opacity", 0.3)
     zones = (ROOT / "web/static/app/zones.js").read_text(encoding="utf-8")
     assert f'color: "{ZONE.colour}"' in zones and f'fillColor: "{ZONE.fill}"' in zones
