@@ -48,6 +48,12 @@ OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
 router = APIRouter(tags=["tiles"])
 templates = Jinja2Templates(directory=EMBED)
 
+# `v`: what a map adds to a tile URL when a layer changes (the app adds its version), so that
+# a browser asks again; the server's own cache keys carry the version already.
+CacheBuster = Annotated[
+    str | None,
+    Query(alias="v", max_length=64, description="A cache-buster; it changes nothing drawn."),
+]
 Z = Annotated[int, PathParam(ge=0, description="Zoom level (TileMatrix), 0 = the whole world.")]
 X = Annotated[int, PathParam(ge=0, description="Column (TileCol), from the west.")]
 Y = Annotated[int, PathParam(ge=0, description="Row (TileRow), from the north (XYZ, not TMS).")]
@@ -266,6 +272,7 @@ def png_tile(
     x: X,
     y: Y,
     colormap: Colormap = raster.DEFAULT_COLORMAP,
+    v: CacheBuster = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     return _raster(request, engine, who, slug, z, x, y, colormap, "png", if_none_match)
@@ -286,6 +293,7 @@ def webp_tile(
     x: X,
     y: Y,
     colormap: Colormap = raster.DEFAULT_COLORMAP,
+    v: CacheBuster = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     return _raster(request, engine, who, slug, z, x, y, colormap, "webp", if_none_match)
@@ -450,9 +458,7 @@ def basemap_tile(
     lang: Annotated[
         Literal["en", "fr"], Query(description="Language of country names and graticule figures.")
     ] = "en",
-    v: Annotated[
-        str | None, Query(max_length=64, description="A cache-buster; it changes nothing drawn.")
-    ] = None,
+    v: CacheBuster = None,
 ) -> Response:
     return _send(serve.basemap_tile(_settings(request), z, x, y, if_none_match, lang))
 

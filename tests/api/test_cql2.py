@@ -14,7 +14,7 @@ import mapbox_vector_tile
 import morecantile
 import pytest
 from pyproj import Geod, Transformer
-from shapely.geometry import box, shape
+from shapely.geometry import box, mapping, shape
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
 SITES = json.loads((DEMO / "mine-sites.geojson").read_text())["features"]
@@ -220,13 +220,30 @@ def test_the_same_filter_on_items_tiles_exports_and_an_analysis(client, demo) ->
     exported = client.get(f"/layers/concessions/export?format=geojson&filter={quote(cql)}")
     assert exported.status_code == 200, exported.text
     assert {f["properties"]["code"] for f in json.loads(exported.content)["features"]} == chosen
-    # An analysis: the nearest place to each chosen title (every source feature has a row).
+    # Analyses: the nearest place to each chosen title (every source feature has a row), and
+    # the overlap with a frame that covers every title (every chosen one overlaps it).
     near = client.post(
         "/analysis/proximity",
         json={"source": "concessions", "target": "places", "source_filter": cql},
     )
     assert near.status_code == 200, near.text
     assert {row["source"]["id"] for row in near.json()["rows"]} == ids
+    frame = box(west - 0.1, south - 0.1, east + 0.1, north + 0.1)
+    assert client.post("/layers", json={"slug": "cql-frame"}).status_code == 201
+    try:
+        feature = {"type": "Feature", "geometry": mapping(frame), "properties": {}}
+        assert client.post("/collections/cql-frame/items", json=feature).status_code == 201
+        for body in (
+            {"source": "concessions", "target": "cql-frame", "source_filter": cql},
+            {"source": "concessions", "target": "cql-frame", "source_filter": {"op": "or", "args": [
+                {"op": "in", "args": [{"property": "status"}, ["active", "renewal"]]},
+                {"op": "=", "args": [{"property": "minerals"}, "copper"]}]}},
+        ):  # fmt: skip
+            overlap = client.post("/analysis/overlap", json=body)
+            assert overlap.status_code == 200, overlap.text
+            assert {row["source"]["id"] for row in overlap.json()["rows"]} == ids
+    finally:
+        client.delete("/layers/cql-frame")
 
 
 def shape_bounds(features: list[dict]) -> tuple[float, float, float, float]:

@@ -252,6 +252,12 @@ def test_raster_tiles(client, raster_layer):
         assert (png.width, png.height, png.count) == (256, 256, 4)
         assert (png.read(4) == 255).mean() > 0.9
     assert client.get(url(raster_layer, tile, "png") + "?colormap=nope").status_code == 400
+    # The map adds the layer's version to its tile URLs as `v`; anything unknown is a 400.
+    versioned = client.get(url(raster_layer, tile, "png") + "?colormap=magma&v=7")
+    assert versioned.status_code == 200 and versioned.content == response.content
+    assert client.get(url(raster_layer, tile, "webp") + "?v=7").status_code == 200
+    unknown = client.get(url(raster_layer, tile, "png") + "?colourmap=magma")
+    assert unknown.status_code == 400 and "colourmap" in unknown.json()["detail"]
     assert client.get(url(raster_layer, tile, "webp")).headers["content-type"] == "image/webp"
     assert client.get(url(raster_layer, morecantile.Tile(0, 0, 12), "png")).status_code == 204
     tag = response.headers["etag"]
