@@ -32,6 +32,7 @@ from geo_service.store import features as select
 from geo_service.store import layers as store
 from geo_service.store.crs import CRS84, LISTED_CRS, Crs, parse_crs
 from geo_service.store.queryables import queryables as layer_queryables
+from geo_service.store.queryables import typed_value
 
 router = APIRouter(tags=["OGC API Features"])
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates" / "ogc")
@@ -375,27 +376,6 @@ def _picked(value: str | None, names: dict[str, Any]) -> list[str] | None:
     return picked
 
 
-_JSON_TYPES_OF = {"integer": int, "number": float, "boolean": bool}
-
-
-def typed_equalities(filters: dict[str, str], names: dict[str, Any]) -> dict[str, Any]:
-    """`property=value` query parameters with their values read as their queryable's type
-    (a number for a number, true/false for a boolean), else as text."""
-    typed: dict[str, Any] = {}
-    for key, value in filters.items():
-        kind = _JSON_TYPES_OF.get(str(names.get(key, {}).get("type")))
-        try:
-            if kind is bool:
-                typed[key] = {"true": True, "false": False}[value.lower()]
-            elif kind is not None:
-                typed[key] = kind(value)
-            else:
-                typed[key] = value
-        except (KeyError, ValueError):
-            typed[key] = value
-    return typed
-
-
 def selection_for(
     request: Request,
     session: DbSession,
@@ -409,7 +389,7 @@ def selection_for(
     """The features of `layer` a request selects (bbox, filter, property=value, datetime,
     sortby), as items and exports read them, and the layer's queryables."""
     names = _queryables(session, layer)
-    equal = typed_equalities(check_properties(request, names), names)
+    equal = {k: typed_value(v, names.get(k)) for k, v in check_properties(request, names).items()}
     selection = select.Selection(
         layer.id,
         bbox,

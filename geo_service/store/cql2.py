@@ -73,6 +73,16 @@ _SPATIAL = {
     "s_contains": "ST_Contains",
 }
 _ARITHMETIC = {"+": "+", "-": "-", "*": "*", "/": "/"}
+# A JSON attribute read as a literal's type: NULL (unknown) when it holds another type.
+_READ_AS = {
+    "text": "(CASE WHEN jsonb_typeof({x}) = 'string' THEN {t} END)",
+    "number": "(CASE WHEN jsonb_typeof({x}) = 'number' THEN ({t})::numeric END)",
+    "bool": "(CASE WHEN jsonb_typeof({x}) = 'boolean' THEN ({t})::boolean END)",
+    "date": "filter_date(CASE WHEN jsonb_typeof({x}) = 'string' THEN {t} END)",
+    "timestamp": "filter_timestamp(CASE WHEN jsonb_typeof({x}) = 'string' THEN {t} END)",
+}
+# Array functions that are one jsonb operator between the attribute and the list.
+_ARRAY_OPERATORS = {"a_contains": "@>", "a_containedby": "<@", "a_equals": "="}
 _UNITS = {"meters": 1.0, "metres": 1.0, "m": 1.0, "kilometers": 1000.0, "kilometres": 1000.0,
           "km": 1000.0}  # fmt: skip
 _COLUMNS = {"id": ("f.id", "number"), "name": ("f.name", "text")}
@@ -255,18 +265,8 @@ class Compiler:
         """The operand's SQL as `typ`; a JSON attribute of another type reads as NULL."""
         if operand.type == typ:
             return operand.sql
-        if operand.type == "json":
-            x, t = operand.sql, operand.text
-            if typ == "text":
-                return f"(CASE WHEN jsonb_typeof({x}) = 'string' THEN {t} END)"
-            if typ == "number":
-                return f"(CASE WHEN jsonb_typeof({x}) = 'number' THEN ({t})::numeric END)"
-            if typ == "bool":
-                return f"(CASE WHEN jsonb_typeof({x}) = 'boolean' THEN ({t})::boolean END)"
-            if typ == "date":
-                return f"filter_date(CASE WHEN jsonb_typeof({x}) = 'string' THEN {t} END)"
-            if typ == "timestamp":
-                return f"filter_timestamp(CASE WHEN jsonb_typeof({x}) = 'string' THEN {t} END)"
+        if operand.type == "json" and typ in _READ_AS:
+            return _READ_AS[typ].format(x=operand.sql, t=operand.text)
         if operand.type == "number" and typ == "text":
             return f"({operand.sql})::text"
         if operand.type == "date" and typ == "timestamp":
@@ -427,12 +427,8 @@ class Compiler:
             literal = self.bind(orjson.dumps(items).decode(), "jsonb")
             x = value.sql
             is_array = f"jsonb_typeof({x}) = 'array'"
-            if op == "a_contains":
-                return f"({is_array} AND {x} @> {literal})"
-            if op == "a_containedby":
-                return f"({is_array} AND {x} <@ {literal})"
-            if op == "a_equals":
-                return f"({is_array} AND {x} = {literal})"
+            if op in _ARRAY_OPERATORS:
+                return f"({is_array} AND {x} {_ARRAY_OPERATORS[op]} {literal})"
             return (
                 f"({is_array} AND EXISTS (SELECT 1 FROM jsonb_array_elements({x}) e(v) "
                 f"WHERE {literal} @> jsonb_build_array(e.v)))"

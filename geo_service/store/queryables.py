@@ -82,13 +82,16 @@ def queryables(
 PYTHON_TYPES: dict[str, type] = {"integer": int, "number": float, "boolean": bool}
 
 
-def value_types(schemas: dict[str, Any]) -> dict[str, type]:
-    """The Python type a `property=value` parameter's text is read as, by queryable."""
-    return {
-        name: PYTHON_TYPES[str(schema.get("type"))]
-        for name, schema in schemas.items()
-        if str(schema.get("type")) in PYTHON_TYPES
-    }
+def typed_value(text_value: Any, schema: dict[str, Any] | None) -> Any:
+    """A `property=value` parameter's text read as its queryable's type (a number for a
+    number, true/false for a boolean); as it is when it is not one, or the type is unknown."""
+    kind = PYTHON_TYPES.get(str((schema or {}).get("type")))
+    try:
+        if kind is bool:
+            return {"true": True, "false": False}[str(text_value).lower()]
+        return text_value if kind is None else kind(text_value)
+    except (KeyError, ValueError):
+        return text_value
 
 
 def unknown_parameters(names: Iterable[str], known: Iterable[str]) -> InvalidInput:

@@ -42,7 +42,7 @@ from geo_service.problems import msg
 from geo_service.store import cql2
 from geo_service.store.catalog import LayerRecord
 from geo_service.store.crs import STORAGE, Crs, parse_crs
-from geo_service.store.queryables import queryables, unknown_parameters, value_types
+from geo_service.store.queryables import queryables, typed_value, unknown_parameters
 
 EXTENT = 4096
 BUFFER = 256
@@ -176,20 +176,10 @@ class TileQuery:
         given = None if self.filter is None else orjson.loads(self.filter)
         return cql2.both(cql2.equalities(dict(self.equalities)), given)
 
-    def typed(self, types: Mapping[str, type]) -> TileQuery:
-        """The query with each equality's value read as `types` says (a number, a boolean)."""
-        equalities = []
-        for key, value in self.equalities:
-            kind = types.get(key)
-            try:
-                if kind is bool:
-                    value = {"true": True, "false": False}[str(value).lower()]
-                elif kind is not None:
-                    value = kind(value)
-            except (KeyError, ValueError):
-                pass
-            equalities.append((key, value))
-        return replace(self, equalities=tuple(equalities))
+    def typed(self, schemas: Mapping[str, Any]) -> TileQuery:
+        """The query with each equality's value read as its queryable's type."""
+        equalities = tuple((k, typed_value(v, schemas.get(k))) for k, v in self.equalities)
+        return replace(self, equalities=equalities)
 
 
 def tile_query(params: Mapping[str, str]) -> TileQuery:
@@ -222,7 +212,7 @@ def checked_query(conn: Connection, layers: list[LayerRecord], query: TileQuery)
     unknown = [key for key, _ in query.equalities if key not in schemas]
     if unknown:
         raise unknown_parameters(unknown, sorted(schemas) + sorted(RESERVED - {"f", "colormap"}))
-    typed = query.typed(value_types(schemas))
+    typed = query.typed(schemas)
     cql2.compile_filter(typed.condition, queryables=schemas)
     return typed
 
