@@ -17,6 +17,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from geo_service.api.deps import QUERY_KEYS
+from geo_service.store.cql2 import GEOMETRY_NAMES
 from geo_service.store.queryables import unknown_parameters
 
 ALWAYS = frozenset({"lang", *QUERY_KEYS})
@@ -65,7 +66,7 @@ def check_properties(
     route = request.scope.get("route")
     known = declared(route) if isinstance(route, APIRoute) else ALWAYS
     known = known | frozenset(reserved)
-    allowed = set(queryables)
+    allowed = set(queryables) - set(GEOMETRY_NAMES)  # a geometry is filtered by bbox or filter
     filters = {k: v for k, v in request.query_params.items() if k not in known}
     unknown = [name for name in filters if name not in allowed]
     if unknown:
