@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session
 
 from geo_service.db import audit
 from geo_service.db.models import Layer
-from geo_service.domain import store
 from geo_service.domain.access import ANONYMOUS, Principal, Role
 from geo_service.domain.geometry import check_geometry, check_lonlat
 from geo_service.domain.kinds import (
