@@ -30,7 +30,10 @@ system-deps-test:
 	@scripts/system-deps.sh test
 
 # uv (from PyPI) installs in seconds what pip takes over a minute to resolve and unpack; pip
-# does it alone where uv cannot be had or cannot reach an index.
+# does it alone where uv cannot be had or cannot reach an index. The bytecode is compiled once
+# here (about 20 s): uv writes none, and with PYTHONDONTWRITEBYTECODE set (as on CI) every
+# Python process would compile geopandas, SQLAlchemy... from source, 6 s of each test worker's
+# and each `geo-service` subprocess's start.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@if $(BIN)/pip install -q --disable-pip-version-check uv 2>/dev/null; then \
@@ -41,6 +44,8 @@ $(STAMP): pyproject.toml
 	  echo "pip install -e '.[test]'"; \
 	  $(BIN)/pip install -q --disable-pip-version-check -e '.[test]'; \
 	fi
+	@echo "compiling the packages' bytecode"; \
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib geo_service > /dev/null 2>&1 || true
 	@touch $(STAMP)
 
 lint: $(STAMP)

@@ -47,11 +47,13 @@ def own_cluster() -> Iterator[LocalCluster]:
 def _hold(port: int) -> socket.socket:
     """A listening socket on `port`, so that the restarted cluster must take another one.
 
-    The port is busy until the app has closed the connections the server dropped as it stopped
-    (their ends linger in FIN-WAIT-2 until then)."""
+    The server's ends of the connections it dropped as it stopped linger in FIN-WAIT-2 until
+    the app's pool closes them, which a loaded machine may take a minute to do: SO_REUSEADDR
+    binds beside them (only a listening socket keeps it out), as PostgreSQL itself does."""
     deadline = time.monotonic() + 10
     while True:
         holder = socket.socket()
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             holder.bind(("127.0.0.1", port))
         except OSError:
