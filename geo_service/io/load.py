@@ -29,7 +29,6 @@ import numpy as np
 import orjson
 import pandas as pd
 import shapely
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_service.db import audit
@@ -54,6 +53,7 @@ from geo_service.io.formats import RASTER, detect
 from geo_service.io.mapping import Mapping, apply_mapping, check_mapping, parse_mapping, preview
 from geo_service.io.read import read_vector, tables
 from geo_service.problems import msg
+from geo_service.store import bulk
 from geo_service.store import layers as store
 
 Report = Callable[[float, str | None], None]
@@ -155,7 +155,10 @@ def import_file(
         report(0.2, f"validating and writing {len(frame)} features")
         prepared = prepare(frame, layer.kind, options, filename)
         audit.act_as(session, options.who, action="import", bulk=True)
-        counts = write(session, layer, prepared, options, _scaled(report, len(frame)))
+        counts = bulk.write(
+            session, layer.id, prepared.rows, options.who.actor, options.upsert_key,
+            _scaled(report, len(frame)), every=CHUNK,
+        )  # fmt: skip
         audit.act_as(session, options.who)
         if options.mapping is not None:
             layer.import_mapping = options.mapping.to_json() if options.mapping else None
@@ -581,88 +584,3 @@ def _note_key(
             where={"file": filename, "index": index},
         )  # fmt: skip
     seen[value] = index
-
-
-# -- writing ------------------------------------------------------------------------------------
-
-# COPY in binary: PostgreSQL reads each value with its column's own binary input, so geometries
-# go as the WKB shapely writes (no hex to write and parse; the column's SRID is given to them)
-# and properties as jsonb's binary form, a version byte and the JSON text. psycopg passes both
-# as they are ("bytea": bytes written unchanged).
-_COPY_FEATURES = (
-    "COPY features (layer_id, name, properties, geom, created_by, updated_by)"
-    " FROM STDIN (FORMAT BINARY)"
-)
-_FEATURE_TYPES = ("int4", "text", "bytea", "bytea", "text", "text")
-_STAGE = """
-CREATE TEMP TABLE import_stage (name text, properties jsonb, geom geometry(Geometry, 4326))
-ON COMMIT DROP
-"""
-_COPY_STAGE = "COPY import_stage (name, properties, geom) FROM STDIN (FORMAT BINARY)"
-_STAGE_TYPES = ("text", "bytea", "bytea")
-_JSONB = b"\x01"  # the version byte of jsonb's binary form
-# Features whose key matches a staged row take its name, attributes and geometry (the history
-# trigger keeps the old version); staged rows matching nothing are inserted.
-_UPSERT_UPDATE = """
-UPDATE features f
-   SET name = s.name, properties = s.properties, geom = s.geom, updated_by = :user
-  FROM import_stage s
- WHERE f.layer_id = :layer AND f.properties ->> :key = s.properties ->> :key
-"""
-_UPSERT_INSERT = """
-INSERT INTO features (layer_id, name, properties, geom, created_by, updated_by)
-SELECT :layer, s.name, s.properties, s.geom, :user, :user
-  FROM import_stage s
- WHERE NOT EXISTS (SELECT 1 FROM features f
-                    WHERE f.layer_id = :layer AND f.properties ->> :key = s.properties ->> :key)
-"""
-
-
-def _copy(
-    session: Session,
-    sql: str,
-    types: tuple[str, ...],
-    rows: Iterator[tuple[Any, ...]],
-    written: Callable[[int], None],
-) -> None:
-    """Stream `rows` through a binary COPY of columns of `types` on the session's own
-    connection (same transaction)."""
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(sql) as copy:
-        copy.set_types(types)
-        for n, row in enumerate(rows, 1):
-            copy.write_row(row)
-            if n % CHUNK == 0:
-                written(n)
-
-
-def write(
-    session: Session,
-    layer: Layer,
-    prepared: Prepared,
-    options: ImportOptions,
-    written: Callable[[int], None],
-) -> dict[str, int]:
-    """Insert the prepared features into `layer`, or upsert them by `options.upsert_key`."""
-    if not options.upsert_key:
-        layer_id, actor = layer.id, options.who.actor  # read once, not once per row
-        rows: Iterator[tuple[Any, ...]] = (
-            (layer_id, name, _JSONB + props, geom, actor, actor)
-            for name, props, geom in prepared.rows
-        )
-        _copy(session, _COPY_FEATURES, _FEATURE_TYPES, rows, written)
-        return {}
-    session.execute(text(_STAGE))
-    rows = ((name, _JSONB + props, geom) for name, props, geom in prepared.rows)
-    _copy(session, _COPY_STAGE, _STAGE_TYPES, rows, written)
-    params = {"layer": layer.id, "key": options.upsert_key, "user": options.who.actor}
-    updated = _rowcount(session.execute(text(_UPSERT_UPDATE), params))
-    inserted = _rowcount(session.execute(text(_UPSERT_INSERT), params))
-    session.execute(text("DROP TABLE import_stage"))
-    return {"inserted": inserted, "updated": updated}
-
-
-def _rowcount(result: Any) -> int:
-    """Rows touched by an UPDATE or INSERT (a CursorResult; Session.execute types it loosely)."""
-    return int(result.rowcount)
