@@ -258,7 +258,7 @@ _EN: dict[str, str] = {
     "upload.too_large": "The upload exceeds the limit of {limit_mb:n3} MiB",
     "upload.not_multipart": "Send the file as multipart/form-data in a part named 'file'",
     "upload.no_file": "No file in the upload: send it in a part named 'file'",
-    # Reading features (io/select.py).
+    # Reading features (store/features.py).
     "select.datetime": "datetime '{value}' is not RFC 3339 (2024-05-01 or 2024-05-01T12:00:00Z)",
     "feature.unknown": "No feature {id} in layer '{layer}'",
     # Tiles (tiles/).
