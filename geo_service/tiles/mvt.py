@@ -95,15 +95,17 @@ def _columns(i: int, kind: str, properties: tuple[str, ...] | None) -> str:
                  AND (%(keys{i})s::jsonb IS NULL OR %(keys{i})s::jsonb ? e.key)) AS properties"""
 
 
-# One MVT layer of the tile. The inner OFFSET 0 keeps the subquery apart, so each geometry is
-# reprojected or looked up only once; the bounding-box test uses the GiST index on geom. The
+# One MVT layer of the tile, its features in id order (the same data gives the same bytes
+# whatever plan the database picks, so a PMTiles export and a live tile agree). The inner
+# OFFSET 0 keeps the subquery apart, so each geometry is reprojected or looked up only once;
+# the bounding-box test uses the GiST index on geom. The
 # copy is looked up only for features not `whole` (0002: at most 256 vertices), so a small
 # feature costs no index probe. The tile test is exact: a copy lies within its tolerance (at
 # most one unit here) of the feature, so crossing the square shrunk by a unit proves the feature
 # is in and staying over a unit away proves it out; in between, the feature itself decides.
 _LAYER_SQL = """
 coalesce((
-  SELECT ST_AsMVT(m.*, %(slug{i})s, {extent}, 'geom', 'fid')
+  SELECT ST_AsMVT(m.*, %(slug{i})s, {extent}, 'geom', 'fid' ORDER BY m.fid)
     FROM (
       SELECT c.id AS fid, c.id, c.name, {columns},
              ST_AsMVTGeom(ST_Simplify(c.g, %(tolerance)s, true),
