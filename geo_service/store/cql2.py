@@ -164,6 +164,7 @@ class Compiler:
 
     def __post_init__(self) -> None:
         self._allowed = None if self.queryables is None else set(self.queryables)
+        self._dispatch = self._handlers()
 
     # -- bind parameters and operands -----------------------------------------------------------
 
@@ -288,7 +289,7 @@ class Compiler:
         args = node.get("args")
         if not isinstance(args, list):
             raise _bad(msg("filter.unsupported", construct=op), op)
-        handler = self._handlers().get(op)
+        handler = self._dispatch.get(op)
         if handler is None:
             raise _bad(msg("filter.unsupported", construct=op), op)
         return handler(args, depth + 1)
