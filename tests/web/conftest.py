@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -169,3 +172,28 @@ def english_on(page_or_frame) -> list[tuple[str, str]]:
             if pattern.search(text):
                 found.append((pattern.pattern, text[:120]))
     return found
+
+
+@contextmanager
+def internal_parcel(live_server: str, admin: dict[str, str], prefix: str) -> Iterator[str]:
+    """An internal layer of one parcel ("Parcelle interne", usage agriculture) near Kangaba,
+    readable with any key and by nobody without one; deleted afterwards."""
+    slug = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    made = httpx.post(
+        f"{live_server}/layers",
+        json={"slug": slug, "title": "Parcelles internes", "visibility": "internal"},
+        headers=admin,
+    )
+    assert made.status_code == 201
+    ring = [[-8.6, 12.3], [-8.5, 12.3], [-8.5, 12.4], [-8.6, 12.4], [-8.6, 12.3]]
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {"name": "Parcelle interne", "usage": "agriculture"},
+    }
+    created = httpx.post(f"{live_server}/collections/{slug}/items", json=feature, headers=admin)
+    assert created.status_code == 201
+    try:
+        yield slug
+    finally:
+        httpx.delete(f"{live_server}/layers/{slug}", headers=admin)

@@ -3,11 +3,10 @@ that needs the key is drawn, with its popup, and every request for its data carr
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 
 from tests.conftest import bearer
+from tests.web.conftest import internal_parcel
 
 STATIC = ("/static/", "/embed/assets/", "/basemap/")
 
@@ -15,24 +14,7 @@ STATIC = ("/static/", "/embed/assets/", "/basemap/")
 def test_embed_of_an_internal_layer_with_the_key_in_the_url(
     new_page, live_server: str, keys, demo
 ) -> None:
-    admin = bearer(keys["admin"])
-    slug = f"embed-interne-{uuid.uuid4().hex[:6]}"
-    made = httpx.post(
-        f"{live_server}/layers",
-        json={"slug": slug, "title": "Parcelles internes", "visibility": "internal"},
-        headers=admin,
-    )
-    assert made.status_code == 201
-    ring = [[-8.6, 12.3], [-8.5, 12.3], [-8.5, 12.4], [-8.6, 12.4], [-8.6, 12.3]]
-    feature = {
-        "type": "Feature",
-        "geometry": {"type": "Polygon", "coordinates": [ring]},
-        "properties": {"name": "Parcelle interne", "usage": "agriculture"},
-    }
-    assert (
-        httpx.post(f"{live_server}/collections/{slug}/items", json=feature, headers=admin)
-    ).status_code == 201
-    try:
+    with internal_parcel(live_server, bearer(keys["admin"]), "embed-interne") as slug:
         assert httpx.get(f"{live_server}/embed?layers={slug}").is_error  # refused without it
         page = new_page()
         requested: list[str] = []
@@ -55,8 +37,6 @@ def test_embed_of_an_internal_layer_with_the_key_in_the_url(
         popup = page.locator(".embed-popup")
         popup.wait_for()
         assert "Parcelle interne" in popup.inner_text() and "agriculture" in popup.inner_text()
-    finally:
-        httpx.delete(f"{live_server}/layers/{slug}", headers=admin)
     data = [
         url
         for url in requested

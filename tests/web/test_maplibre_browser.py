@@ -5,13 +5,13 @@ URL reaches every request for the layer's data."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
 from playwright.sync_api import Page
 
 from tests.conftest import bearer
+from tests.web.conftest import internal_parcel
 
 # Every feature a style layer draws in the view, once each (a feature cut by tile edges comes
 # once per tile), with its id and the tile's attributes.
@@ -80,23 +80,7 @@ def test_a_style_of_several_layers_draws_each(new_page, live_server: str, demo) 
 def test_a_key_in_the_preview_url_reaches_the_tiles(
     new_page, live_server: str, keys: dict[str, str], demo
 ) -> None:
-    admin = bearer(keys["admin"])
-    slug = f"maplibre-interne-{uuid.uuid4().hex[:6]}"
-    made = httpx.post(
-        f"{live_server}/layers",
-        json={"slug": slug, "title": "Parcelles internes", "visibility": "internal"},
-        headers=admin,
-    )
-    assert made.status_code == 201
-    ring = [[-8.6, 12.3], [-8.5, 12.3], [-8.5, 12.4], [-8.6, 12.4], [-8.6, 12.3]]
-    feature = {
-        "type": "Feature",
-        "geometry": {"type": "Polygon", "coordinates": [ring]},
-        "properties": {"name": "Parcelle interne", "usage": "agriculture"},
-    }
-    created = httpx.post(f"{live_server}/collections/{slug}/items", json=feature, headers=admin)
-    assert created.status_code == 201
-    try:
+    with internal_parcel(live_server, bearer(keys["admin"]), "maplibre-interne") as slug:
         assert httpx.get(f"{live_server}/tiles/preview?layers={slug}").status_code == 404
         page = new_page()
         requested: list[str] = []
@@ -104,8 +88,6 @@ def test_a_key_in_the_preview_url_reaches_the_tiles(
         _open(page, live_server, f"layers={slug}&key={keys['viewer']}")
         (drawn,) = page.evaluate(RENDERED, f"{slug}-fill")
         assert drawn["name"] == "Parcelle interne" and drawn["usage"] == "agriculture"
-    finally:
-        httpx.delete(f"{live_server}/layers/{slug}", headers=admin)
     data = [url for url in requested if "/tiles/" in url and "/tiles/preview" not in url]
     assert any(".mvt" in url for url in data)
     assert data and all(f"key={keys['viewer']}" in url for url in data), data
