@@ -81,10 +81,11 @@ class Layer(Base):
 
 
 class Feature(Base):
-    """One feature of a layer. Migrations 0002 and 0003 add, maintained by triggers and never
-    written by the application: the generated column `whole` and the tables `feature_parts`
-    (subdivided pieces for analyses, read through the view `feature_pieces`) and
-    `feature_simplified` (per-zoom-band copies of large features for tiles)."""
+    """One feature of a layer. Migrations 0002, 0003 and 0011 add, maintained by triggers: the
+    column `whole` (set by a trigger unless the importer gives it, see store/bulk.py) and the
+    tables `feature_parts` (subdivided pieces for analyses, read through the view
+    `feature_pieces`) and `feature_simplified` (per-zoom-band copies of large features for
+    tiles), never written by the application."""
 
     __tablename__ = "features"
 

@@ -93,10 +93,11 @@ class ImportOptions:
 @dataclass
 class Prepared:
     """Features being validated: `rows` yields them for COPY as (name, JSON properties, WKB in
-    EPSG:4326 without its SRID: the column's own gives it); `repaired` and `rejected` are complete
+    EPSG:4326 without its SRID: the column's own gives it, whether analyses read it whole);
+    `repaired` and `rejected` are complete
     before the first row, `count` once every row has been yielded."""
 
-    rows: Iterator[tuple[str | None, bytes, bytes]]
+    rows: Iterator[tuple[str | None, bytes, bytes, bool]]
     repaired: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     count: int = 0
@@ -376,8 +377,9 @@ def _check_fields(frame: gpd.GeoDataFrame, options: ImportOptions, filename: str
 
 def _checked_geometries(
     geoms: np.ndarray, kind: str, strict: bool, filename: str, prepared: Prepared
-) -> np.ndarray:
-    """Geometries to store (None where rejected); repaired ones are noted with their reason."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Geometries to store (None where rejected), repaired ones noted with their reason, and
+    which of them analyses read whole (bulk.WHOLE_MAX_POINTS: valid, not empty, few points)."""
     geoms = geoms.copy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(missing):
@@ -406,7 +408,10 @@ def _checked_geometries(
     for type_id in np.unique(types[kept]):
         first = int(np.flatnonzero(kept & (types == type_id))[0])
         check_geometry_type(kind, geoms[first].geom_type, where={"file": filename, "index": first})
-    return geoms
+    valid = ~invalid
+    valid[invalid] = shapely.is_valid(geoms[invalid])  # the repaired ones, tested again
+    whole = kept & valid & (shapely.get_num_coordinates(geoms) <= bulk.WHOLE_MAX_POINTS)
+    return geoms, whole & ~shapely.is_empty(geoms)
 
 
 def _check_finite(geoms: np.ndarray, invalid: np.ndarray, filename: str) -> None:
@@ -460,11 +465,11 @@ def prepare(frame: gpd.GeoDataFrame, kind: str, options: ImportOptions, filename
     """
     _check_fields(frame, options, filename)
     prepared = Prepared(rows=iter(()))
-    geoms = _checked_geometries(
+    geoms, whole = _checked_geometries(
         np.asarray(frame.geometry.array, dtype=object), kind, options.strict, filename, prepared
     )
     _require_features(prepared, len(frame), filename)
-    prepared.rows = _rows(frame, geoms, kind, options, filename, prepared)
+    prepared.rows = _rows(frame, geoms, whole, kind, options, filename, prepared)
     return prepared
 
 
@@ -518,12 +523,14 @@ def _encoded(props: dict[str, Any]) -> bytes | dict[str, str]:
 def _rows(
     frame: gpd.GeoDataFrame,
     geoms: np.ndarray,
+    whole: np.ndarray,
     kind: str,
     options: ImportOptions,
     filename: str,
     prepared: Prepared,
-) -> Iterator[tuple[str | None, bytes, bytes]]:
+) -> Iterator[tuple[str | None, bytes, bytes, bool]]:
     keep = (~shapely.is_missing(geoms)).tolist()
+    wholes = whole.tolist()
     upsert_key, name_field = options.upsert_key, options.name_field
     problems: list[dict[str, Any]] = []
     keys: dict[str, int] = {}
@@ -549,7 +556,7 @@ def _rows(
             _note_key(props, upsert_key, index, keys, filename)
         if not problems:  # once one row is refused the file is, and nothing more is sent
             prepared.count += 1
-            yield display_name(props, name_field), encoded, geometry
+            yield display_name(props, name_field), encoded, geometry, wholes[index]
     if problems:
         first = problems[0]
         raise InvalidAttributes(

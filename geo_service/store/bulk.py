@@ -16,10 +16,15 @@ from sqlalchemy.orm import Session
 # and properties as jsonb's binary form, a version byte and the JSON text. psycopg passes both
 # as they are ("bytea": bytes written unchanged).
 _COPY_FEATURES = (
-    "COPY features (layer_id, name, properties, geom, created_by, updated_by)"
+    "COPY features (layer_id, name, properties, geom, whole, created_by, updated_by)"
     " FROM STDIN (FORMAT BINARY)"
 )
-_FEATURE_TYPES = ("int4", "text", "bytea", "bytea", "text", "text")
+_FEATURE_TYPES = ("int4", "text", "bytea", "bytea", "bool", "text", "text")
+# `whole` (migrations 0002, 0011): read whole by analyses, not cut into pieces. A trigger
+# computes it for a row that does not give it; an import gives it from the checks it has just
+# made (io/load.py), sparing PostgreSQL a second validity test of every geometry. It must mean
+# what the trigger's expression does: not empty, at most this many points, valid.
+WHOLE_MAX_POINTS = 256
 _STAGE = """
 CREATE TEMP TABLE import_stage (name text, properties jsonb, geom geometry(Geometry, 4326))
 ON COMMIT DROP
@@ -67,23 +72,25 @@ def _copy(
 def write(
     session: Session,
     layer_id: int,
-    prepared: Iterable[tuple[str | None, bytes, bytes]],
+    prepared: Iterable[tuple[str | None, bytes, bytes, bool]],
     actor: str,
     upsert_key: str | None,
     written: Callable[[int], None],
     every: int = 10_000,
 ) -> dict[str, int]:
-    """Insert features (name, properties as JSON bytes, WKB in EPSG:4326), checked already,
-    into the layer `layer_id` in one COPY; or upsert them by the attribute `upsert_key`
-    (features whose key matches take the new name, attributes and geometry)."""
+    """Insert features (name, properties as JSON bytes, WKB in EPSG:4326, `whole`: see
+    WHOLE_MAX_POINTS), checked already, into the layer `layer_id` in one COPY; or upsert them by
+    the attribute `upsert_key` (features whose key matches take the new name, attributes and
+    geometry)."""
     if not upsert_key:
         rows: Iterator[tuple[Any, ...]] = (
-            (layer_id, name, _JSONB + props, geom, actor, actor) for name, props, geom in prepared
+            (layer_id, name, _JSONB + props, geom, whole, actor, actor)
+            for name, props, geom, whole in prepared
         )
         _copy(session, _COPY_FEATURES, _FEATURE_TYPES, rows, written, every)
         return {}
     session.execute(text(_STAGE))
-    rows = ((name, _JSONB + props, geom) for name, props, geom in prepared)
+    rows = ((name, _JSONB + props, geom) for name, props, geom, _ in prepared)
     _copy(session, _COPY_STAGE, _STAGE_TYPES, rows, written, every)
     params = {"layer": layer_id, "key": upsert_key, "user": actor}
     updated = _rowcount(session.execute(text(_UPSERT_UPDATE), params))

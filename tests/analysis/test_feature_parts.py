@@ -4,11 +4,14 @@ features on insert, update, delete."""
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pytest
 import shapely
 from shapely.geometry import Polygon, box
 from sqlalchemy import text
 
+from geo_service.domain.access import OPERATOR
+from geo_service.io.load import ImportOptions, import_file
 from tests.analysis.conftest import add_layer, geod_ha
 from tests.analysis.test_overlap import blob
 
@@ -119,3 +122,31 @@ def test_pieces_of_many_rows_inserted_in_one_statement(session):
         {"layer": layer_id},
     ).one()
     assert counts == (501, 501, 5)  # the five buffers of 801 vertices are cut, boxes are not
+
+
+def test_an_import_says_which_features_are_whole_as_the_database_would(session, tmp_path):
+    """The importer gives `whole` in its COPY instead of letting PostgreSQL test each geometry
+    again (migration 0011): it must be what the trigger's expression gives, for small valid
+    features, large ones and repaired ones, and the large and repaired ones must be cut."""
+    bowtie = Polygon([(27.0, -3.0), (27.1, -2.9), (27.1, -3.0), (27.0, -2.9)])
+    shapes = [box(27.2, -3.0, 27.3, -2.9), blob(27.5, -3.0, 0.1, 300), bowtie]
+    path = tmp_path / "mixed.geojson"
+    gpd.GeoDataFrame({"name": ["box", "blob", "bowtie"]}, geometry=shapes, crs=4326).to_file(path)
+
+    summary = import_file(session, "parts-import", path, options=ImportOptions(who=OPERATOR))
+
+    assert summary["imported"] == 3 and len(summary["repaired"]) == 1
+    rows = session.execute(
+        text(
+            "SELECT f.name, f.whole, NOT ST_IsEmpty(f.geom) AND ST_NPoints(f.geom) <= 256"
+            " AND ST_IsValid(f.geom, 0), (SELECT count(*) FROM feature_parts p"
+            " WHERE p.feature_id = f.id)"
+            " FROM features f JOIN layers l ON l.id = f.layer_id"
+            " WHERE l.slug = 'parts-import' ORDER BY f.id"
+        )
+    ).all()
+    assert [(name, whole) for name, whole, _, _ in rows] == [
+        ("box", True), ("blob", False), ("bowtie", True)
+    ]  # fmt: skip
+    assert all(whole == expected for _, whole, expected, _ in rows)
+    assert [cut > 0 for _, whole, _, cut in rows] == [False, True, False]
