@@ -97,11 +97,19 @@ def messages(lang: str) -> dict[str, Any]:
 def map_page(
     request: Request,
     lang: Annotated[str | None, Query(description="Interface language: en or fr.")] = None,
+    layers: Annotated[
+        str | None,
+        Query(
+            description="Layers shown at start, by slug, comma-separated (the others are listed,"
+            " unticked): a link to a view of a few layers. Default: every layer."
+        ),
+    ] = None,
 ) -> Response:
     settings = request.app.state.settings
     chosen = pick_language(lang, request.headers.get("accept-language"))
     config = {
         "lang": chosen,
+        "layers": [s for s in layers.split(",") if s] if layers is not None else None,
         "messages": messages(chosen),
         "languages": list(LANGUAGES),
         "basemap_url": settings.api.basemap_url,

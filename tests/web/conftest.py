@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from geo_service.demo import LAYERS
+
 sync_api = pytest.importorskip("playwright.sync_api")
 
+DEMO_LAYERS = tuple(spec["slug"] for spec in LAYERS)
 # Where the app keeps the signed-in key (web/static/app/api.js): sessionStorage, per tab.
 KEY_STORE = "geo-service.key"
 
@@ -79,15 +83,20 @@ def new_page(map_context, console: Console) -> Iterator[Callable[[], sync_api.Pa
 def open_map(
     new_page, live_server: str, demo, keys: dict[str, str]
 ) -> Callable[..., sync_api.Page]:
-    """open_map(role=None, lang=None, key=None) -> a fresh page of the map, ready (layers
-    loaded), signed in with the key of `role` ("viewer", "editor", "admin"), or with `key` (one
-    the server may refuse), or anonymous.
+    """open_map(role=None, lang=None, key=None, layers=DEMO_LAYERS) -> a fresh page of the map,
+    ready (layers loaded), signed in with the key of `role` ("viewer", "editor", "admin"), or
+    with `key` (one the server may refuse), or anonymous, showing `layers` at start (the page's
+    `layers` parameter; None: every layer, as without it). The demo's by default: not the
+    dozens other tests of the worker leave in its database, which each page would draw.
 
     Signed in as the form leaves it: the key in the tab's sessionStorage, which the page finds
     at start-up and keeps over a reload."""
 
     def open_(
-        role: str | None = None, lang: str | None = None, key: str | None = None
+        role: str | None = None,
+        lang: str | None = None,
+        key: str | None = None,
+        layers: Iterable[str] | None = DEMO_LAYERS,
     ) -> sync_api.Page:
         page = new_page()
         secret = key or (keys[role] if role else None)
@@ -99,7 +108,8 @@ def open_map(
                     sessionStorage.setItem({json.dumps(KEY_STORE)}, {json.dumps(secret)});
                 }}"""
             )
-        page.goto(f"{live_server}/map" + (f"?lang={lang}" if lang else ""))
+        query = {"lang": lang, "layers": ",".join(layers) if layers is not None else None}
+        page.goto(f"{live_server}/map?" + urlencode({k: v for k, v in query.items() if v}))
         page.wait_for_selector("body.ready")
         if key is None:
             assert page.evaluate("app.auth.me.role") == role

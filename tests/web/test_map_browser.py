@@ -285,6 +285,19 @@ def test_toggling_a_layer_removes_and_restores_its_features(page) -> None:
     assert "Mining titles" in page.locator(".legend").inner_text()
 
 
+def test_a_link_with_layers_shows_those_ticked_and_lists_the_others(open_map) -> None:
+    page = open_map("editor", layers=["rivers", "concessions"])
+    ticked = page.eval_on_selector_all(
+        "input[id^='layer-']", "boxes => boxes.filter(b => b.checked).map(b => b.id)"
+    )
+    assert sorted(ticked) == ["layer-concessions", "layer-rivers"]
+    assert page.locator("#layer-mine-sites").count() == 1  # listed, unticked
+    _wait_for_features(page, "concessions")
+    assert _paths(page, "mine-sites") == 0
+    page.check("#layer-mine-sites")
+    _wait_for_features(page, "mine-sites")
+
+
 def test_filter_hides_features_of_other_values(page) -> None:
     # Count only once every tile has arrived: a count taken while tiles still load moves on.
     settled = f"""([slug, n]) => {{ const c = ({DRAWN})(slug);

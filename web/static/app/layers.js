@@ -19,12 +19,15 @@ function sameStyle(a = {}, b = {}) {
 }
 
 export class Layers extends EventTarget {
-  constructor(map) {
+  // `shownAtStart`: the slugs ticked at the first load (the page's `layers` parameter), or null
+  // for every layer.
+  constructor(map, shownAtStart = null) {
     super();
     this.map = map;
     this.layers = [];
     this.visible = new Set();
     this.known = new Set(); // layers ever listed: a new one (an import, a sign-in) is shown
+    this.shownAtStart = shownAtStart ? new Set(shownAtStart) : null;
     this.filters = {};
     this.grid = null; // the one VectorGrid of every shown vector layer
     this.gridUrl = null;
@@ -63,10 +66,11 @@ export class Layers extends EventTarget {
   // drawn from tile URLs that carry the new version, so the change shows at once.
   async load() {
     this.layers = await getJSON("/layers");
+    const first = this.known.size === 0;
     for (const layer of this.layers) {
       if (!this.known.has(layer.slug)) {
         this.known.add(layer.slug);
-        this.visible.add(layer.slug);
+        if (!first || !this.shownAtStart || this.shownAtStart.has(layer.slug)) this.visible.add(layer.slug);
       }
     }
     for (const [slug, raster] of Object.entries(this.rasters)) {

@@ -29,7 +29,7 @@ initTabs();
 initLanguageSwitch();
 const auth = new Auth();
 const { map } = createMap(config);
-const layers = new Layers(map);
+const layers = new Layers(map, config.layers);
 // On a phone the map comes first: the legend starts folded.
 if (phone.matches) layers.legendFolded = true;
 initPhone(map);
