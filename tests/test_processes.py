@@ -28,6 +28,8 @@ from geo_service.db.local import LocalCluster, LocalClusterError
 ROOT = Path(__file__).resolve().parents[1]
 GEO_SERVICE = Path(sys.executable).with_name("geo-service")
 PROBE = ROOT / "tests" / "processes" / "probe_suite.py"
+# One worker runs them all: they share the cluster `reachable_home` initialises once.
+pytestmark = pytest.mark.xdist_group("processes")
 # Settings of the outer run that must not leak into the processes these tests start.
 _OUTER = ("GEO_SERVICE_DATABASE_URL", "GEO_SERVICE_TEST_DATABASE_URL", "GEO_SERVICE_TEST_RUN")
 
