@@ -100,12 +100,13 @@ def _spots(live_server: str) -> dict[str, dict]:
 
 
 def _only_layers(page, slugs: set[str]) -> None:
-    """Uncheck every other layer (other tests leave layers that may lie on top)."""
-    for box in page.eval_on_selector_all("input[id^='layer-']", "els => els.map(e => e.id)"):
-        if box.removeprefix("layer-") in slugs:
-            page.check(f"#{box}")
-        else:
-            page.uncheck(f"#{box}")
+    """Tick `slugs` and untick every other layer, by clicks on the boxes whose state changes."""
+    boxes = page.eval_on_selector_all(
+        "input[id^='layer-']", "els => els.map(e => [e.id, e.checked])"
+    )
+    for box, checked in boxes:
+        if (box.removeprefix("layer-") in slugs) != checked:
+            page.click(f"#{box}")
 
 
 def _settle(page, lat: float, lng: float, slug: str) -> None:
@@ -161,9 +162,11 @@ def _click_and_read(page, spot: dict, popup_selector: str) -> dict[str, str]:
     return popup
 
 
-def test_a_site_a_river_and_a_title_open_their_popups_on_the_map(page, live_server: str) -> None:
+def test_a_site_a_river_and_a_title_open_their_popups_on_the_map(
+    open_map, live_server: str
+) -> None:
     spots = _spots(live_server)
-    _only_layers(page, {"mine-sites", "rivers", "concessions"})
+    page = open_map("editor", layers=["mine-sites", "rivers", "concessions"])
     for name in ("site", "river", "title"):
         spot = spots[name]
         feature = spot["feature"]
