@@ -80,7 +80,8 @@ def test_owslib_features(live_server: str, layer: str, keys: dict[str, str]) -> 
 
 @pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin not installed")
 @pytest.mark.parametrize(
-    "where, count", [("workers > 5", 2), ("name = 'Site 1'", 1), ("workers >= 10 AND name LIKE 'Site%'", 2)]
+    "where, count",
+    [("workers > 5", 2), ("name = 'Site 1'", 1), ("workers >= 10 AND name LIKE 'Site%'", 2)],
 )
 def test_gdal_sends_an_attribute_filter_to_the_server(
     live_server: str, layer: str, where: str, count: int

@@ -22,6 +22,7 @@ from pyproj import Geod
 from shapely.geometry import box
 
 from tests.conftest import bearer
+from tests.web.conftest import DEMO_LAYERS
 
 GEOD = Geod(ellps="WGS84")
 # Near Kédougou (Senegal), away from the demo region. ZOP-01 crosses two titles, ZOP-02 one.
@@ -111,6 +112,16 @@ def imported(live_server: str, keys, tmp_path_factory) -> dict[str, object]:
     yield {"cadastre": cadastre, "zones": zones, "ids": ids}
     for slug in (cadastre, zones):
         httpx.delete(f"{live_server}/layers/{slug}", headers=bearer(keys["admin"]))
+
+
+@pytest.fixture
+def page(open_map, imported):
+    """The map as the editor, with the imported layers ticked beside the demo's."""
+    return open_map("editor", layers=ticked(imported))
+
+
+def ticked(imported) -> list[str]:
+    return [*DEMO_LAYERS, imported["cadastre"], imported["zones"]]
 
 
 def _run_overlap(page, imported, target_label: str = "Parties") -> None:
@@ -287,7 +298,7 @@ def test_attribute_columns_sort_and_every_result_has_its_own_colour(page, import
 
 
 def test_french_numbers_sort_as_numbers(open_map, imported) -> None:
-    page = open_map("editor", lang="fr")
+    page = open_map("editor", lang="fr", layers=ticked(imported))
     _run_overlap(page, imported, "Parties")
     assert page.locator('label[for="analysis-target-label"]').inner_text() == "Cible nommée par"
     page.click('th[data-column="overlap_ha"] button')
