@@ -648,6 +648,52 @@ def restore_command(
     typer.echo(json.dumps(summary))
 
 
+risk_app = typer.Typer(help="Country risk ratings.", no_args_is_help=True)
+app.add_typer(risk_app, name="country-risk")
+
+
+@risk_app.command("import")
+def country_risk_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A CSV of ratings.")],
+) -> None:
+    """Import country risk ratings from a CSV (iso3, country, mineral, stage, category, level,
+    source, year; English or French names): every row or, at the first bad one, none."""
+    from geo_service.domain.country_risk import parse_csv_bytes
+    from geo_service.store.country_risk import import_ratings
+
+    rows = parse_csv_bytes(file.read_bytes())
+    with session_scope() as session:
+        summary = import_ratings(session, rows)
+        session.commit()
+    typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@risk_app.command("countries")
+def country_risk_countries(
+    layer: Annotated[str, typer.Option(help="Slug of the new country layer.")] = "countries",
+    file: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Countries with ISO_A3 or ADM0_A3 codes."),
+    ] = None,
+) -> None:
+    """Load the countries that ratings colour and regions group: a public reference layer of
+    theme admin_boundary (Natural Earth 1:110m admin-0 countries unless --file names others)."""
+    from geo_service.demo import NATURAL_EARTH
+    from geo_service.io.load import ImportOptions, import_file
+    from geo_service.store import layers as store
+
+    path = file or NATURAL_EARTH / "ne_110m_admin_0_countries.zip"
+    with session_scope() as session:
+        store.create_layer(
+            session, layer, OPERATOR, visibility="public", kind="reference",
+            theme="admin_boundary", title="Countries", title_fr="Pays",
+        )  # fmt: skip
+        options = ImportOptions(name_field="name", who=OPERATOR, visibility="public")
+        summary = import_file(session, layer, path, path.name, options)
+        session.commit()
+    typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
 def main() -> None:
     try:
         with _stop_signals.installed():

@@ -191,6 +191,34 @@ class ImportSettings(BaseSettings):
     )
 
 
+class ZoningSettings(BaseSettings):
+    """Zoning land for ASM: when an available-land search runs as a job, and which zones are
+    flagged as near an international border (analysis/available_land.py, store/zoning.py)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GEO_SERVICE_ZONING_", env_file=".env", extra="ignore"
+    )
+
+    border_distance_m: float = Field(
+        default=10_000.0,
+        ge=0,
+        description="A zone this close to an international border is flagged, in metres.",
+    )
+    job_area_ha: float = Field(
+        default=1_000_000.0,
+        gt=0,
+        description="An available-land region larger than this, in hectares, runs as a job.",
+    )
+    job_vertices: int = Field(
+        default=50_000, ge=1, description="A region with more vertices than this runs as a job."
+    )
+    nearby_m: float = Field(
+        default=500.0,
+        ge=0,
+        description="Excluded features this far beyond their buffer from a piece are listed.",
+    )
+
+
 class Settings:
     """All groups together; one instance per process (see `get_settings`)."""
 
@@ -201,6 +229,7 @@ class Settings:
         self.screening = ScreeningSettings()
         self.imports = ImportSettings()
         self.rates = RateLimitSettings()
+        self.zoning = ZoningSettings()
 
 
 @lru_cache

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from geo_service import jobs
-from geo_service.analysis import export, messages, overlap, proximity, screen, zonal
+from geo_service.analysis import (
+    available_land,
+    export,
+    messages,
+    overlap,
+    proximity,
+    screen,
+    zonal,
+)
 from geo_service.api.deps import Caller, DbEngine, DbSession
 from geo_service.api.limits import Analyses, Screenings
 from geo_service.api.responses import GeoJSONResponse, JSONResponse
@@ -53,7 +61,7 @@ PropertyFilter = Annotated[
     str | dict[str, Any] | None,
     Field(
         description="Which features take part: a CQL2 filter as text (\"status = 'active' AND "
-        "minerals = 'gold'\") or as CQL2 JSON ({\"op\": ..., \"args\": [...]}), the same "
+        'minerals = \'gold\'") or as CQL2 JSON ({"op": ..., "args": [...]}), the same '
         "filter as on items and tiles; or {property: value} equalities (a list value means any "
         "of them).",
         examples=["status IN ('active', 'renewal')", {"status": ["active", "renewal"]}],
@@ -165,11 +173,17 @@ def _answer(
             return _report(report(session, result), fmt)
         return _render(result, fmt, title)
 
+    return _submit(work, f"analysis-{title.lower()}", engine, who)
+
+
+def _submit(work: Work, kind: str, engine: Engine, who: Principal) -> Response:
+    """`work` as a job in a session of its own: 202 with the job's address."""
+
     def job(progress: jobs.Report) -> dict[str, Any]:
         with Session(engine) as own:
             return work(own, progress)
 
-    job_id = jobs.submit(engine, f"analysis-{title.lower()}", job, owner=who)
+    job_id = jobs.submit(engine, kind, job, owner=who)
     return JSONResponse({"job": job_id, "href": f"/jobs/{job_id}"}, status_code=202)
 
 
@@ -278,3 +292,79 @@ def zonal_endpoint(
         return analysis_document(s, "zonal", result, body.model_dump(), who=who, lang=lang)
 
     return _answer(work, "Zonal", format, session, engine, run_async, who, report)
+
+
+# -- available land for ASM (analysis/available_land.py) ---------------------------------------
+
+
+class LandExclusion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    layer: str = Field(description="Slug of a layer whose features the land may not take.")
+    buffer_m: float = Field(default=0, ge=0, description="Kept this far from them, metres.")
+    filter: PropertyFilter = None
+
+
+class LandNear(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    layer: str = Field(description="Slug of the layer the land must be near (deposits, sites).")
+    within_m: float = Field(ge=0, description="At most this far from one of its features, m.")
+    filter: PropertyFilter = None
+
+
+class AvailableLandRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    region: dict[str, Any] = Field(
+        description='Where to look: a GeoJSON (Multi)Polygon, or {"layer": slug, "id": id}.'
+    )
+    minerals: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None,
+        max_length=50,
+        description="Only near features whose `minerals` hold one of these (needs `near`).",
+    )
+    exclude: list[LandExclusion] = Field(default_factory=list, max_length=50)
+    near: LandNear | None = None
+    min_area_ha: float = Field(default=0, ge=0, description="Smallest piece kept, hectares.")
+
+
+LandFormat = Literal["json", "geojson", "csv", "gpkg"]
+
+
+@router.post(
+    "/analysis/available-land",
+    dependencies=[Analyses],
+    summary="Land for ASM: a region minus exclusions, near deposits, in pieces (hectares)",
+)
+def available_land_endpoint(
+    body: AvailableLandRequest,
+    session: DbSession,
+    engine: DbEngine,
+    who: Caller,
+    format: Annotated[
+        LandFormat,
+        Query(description="json or geojson (the FeatureCollection), csv, or gpkg (GeoPackage)."),
+    ] = "json",
+    run_async: AsyncParam = False,
+) -> Response:
+    """Large regions (settings `zoning.job_area_ha`, `zoning.job_vertices`) always run as a
+    job, as `?async=true` does: 202 with the job's address; its result is the collection."""
+    options = body.model_dump(exclude={"region"})
+
+    def work(s: Session, progress: jobs.Report | None) -> dict[str, Any]:
+        return available_land.available_land(s, body.region, who=who, report=progress, **options)
+
+    if run_async or available_land.is_large(session, body.region, who):
+        return _submit(work, "analysis-available-land", engine, who)
+    result = work(session, None)
+    if format == "csv":
+        return Response(
+            available_land.as_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="available-land.csv"'},
+        )
+    if format == "gpkg":
+        return Response(
+            available_land.as_gpkg(result),
+            media_type="application/geopackage+sqlite3",
+            headers={"Content-Disposition": 'attachment; filename="available-land.gpkg"'},
+        )
+    return GeoJSONResponse(result)

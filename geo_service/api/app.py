@@ -13,6 +13,8 @@ from geo_service import __version__
 from geo_service.api import (
     access,
     analysis,
+    country_risk,
+    enforcement,
     errors,
     features,
     health,
@@ -21,6 +23,7 @@ from geo_service.api import (
     openapi,
     tiles,
     web,
+    zoning,
 )
 from geo_service.api.guard import BodyGuard, HeadAsGet
 from geo_service.api.limits import RateLimits
@@ -83,6 +86,9 @@ def create_app(
         max_age=600,
     )
     app.add_middleware(HeadAsGet)  # outermost: everything inside answers a GET
-    for module in (health, access, jobs, features, layers, analysis, tiles, web, openapi):
+    for module in (
+        health, access, jobs, country_risk, features, layers, analysis, zoning, enforcement,
+        tiles, web, openapi,
+    ):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -7,7 +7,7 @@ on layer_id that the planner combines with it when a layer is small among large 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
@@ -15,10 +15,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     func,
@@ -172,3 +175,150 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     comment: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class ZoneTransition(Base):
+    """A status move of an ASM zone (migration 0008, store/zoning.py): who, when, why, the
+    decree when gazetted, the border flag, the consents it relied on and the screening report
+    as it was produced at the move."""
+
+    __tablename__ = "zone_transitions"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
+    feature_id: Mapped[int] = mapped_column(BigInteger)
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
+    decree_ref: Mapped[str | None] = mapped_column(Text)
+    override: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    border: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    consents: Mapped[list[Any] | None] = mapped_column(JSONB(none_as_null=True))
+    screening: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+
+
+class ZoneConsent(Base):
+    """A title holder's recorded consent to an ASM zone over its title (migration 0008)."""
+
+    __tablename__ = "zone_consents"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
+    feature_id: Mapped[int] = mapped_column(BigInteger)
+    title_id: Mapped[int] = mapped_column(BigInteger)
+    holder: Mapped[str] = mapped_column(Text)
+    consent_date: Mapped[date] = mapped_column(Date)
+    document_ref: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Recorded:
+    """Who recorded an enforcement record and when (migration 0009)."""
+
+    recorded_by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class PermitEvent(Recorded, Base):
+    """A renewal, transfer or cancellation of an ASM permit (migration 0009)."""
+
+    __tablename__ = "permit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
+    feature_id: Mapped[int] = mapped_column(BigInteger)
+    event: Mapped[str] = mapped_column(String(16))
+    event_date: Mapped[date] = mapped_column(Date)
+    comment: Mapped[str | None] = mapped_column(Text)
+    new_holder: Mapped[str | None] = mapped_column(Text)
+    new_holder_type: Mapped[str | None] = mapped_column(String(16))
+    new_expires: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int | None] = mapped_column(Integer)
+
+
+class Inspection(Recorded, Base):
+    """An inspection of a site or permit (any feature) by a team (migration 0009)."""
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
+    feature_id: Mapped[int] = mapped_column(BigInteger)
+    inspected_on: Mapped[date] = mapped_column(Date)
+    team: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    notes: Mapped[str | None] = mapped_column(Text)
+    findings: Mapped[list[Finding]] = relationship(order_by="Finding.id")
+    samples: Mapped[list[Sample]] = relationship(order_by="Sample.id")
+
+
+class Finding(Base):
+    __tablename__ = "inspection_findings"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+
+
+class Sample(Base):
+    """A soil or water sample's result; `exceeded` is computed from the limit on writing."""
+
+    __tablename__ = "inspection_samples"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"))
+    medium: Mapped[str] = mapped_column(String(8))
+    parameter: Mapped[str] = mapped_column(Text)
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(Text)
+    limit_value: Mapped[float | None] = mapped_column(Float)
+    exceeded: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Sanction(Recorded, Base):
+    """A sanction decided on a finding; a closure's steps and census hang from it."""
+
+    __tablename__ = "sanctions"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    finding_id: Mapped[int] = mapped_column(
+        ForeignKey("inspection_findings.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    decided_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Any | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    comment: Mapped[str | None] = mapped_column(Text)
+    steps: Mapped[list[ClosureStep]] = relationship(order_by="ClosureStep.id")
+    censuses: Mapped[list[ClosureCensus]] = relationship(order_by="ClosureCensus.id")
+
+
+class ClosureStep(Recorded, Base):
+    __tablename__ = "closure_steps"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sanction_id: Mapped[int] = mapped_column(ForeignKey("sanctions.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(32))
+    done_on: Mapped[date] = mapped_column(Date)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class ClosureCensus(Recorded, Base):
+    """A census of the workers and residents of a site being closed (for resettlement)."""
+
+    __tablename__ = "closure_censuses"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sanction_id: Mapped[int] = mapped_column(ForeignKey("sanctions.id", ondelete="CASCADE"))
+    census_date: Mapped[date] = mapped_column(Date)
+    workers: Mapped[int] = mapped_column(Integer)
+    residents: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)

@@ -28,6 +28,9 @@ class Kind(StrEnum):
     tailings_facility = "tailings_facility"
     abandoned_mine = "abandoned_mine"
     asm_zone = "asm_zone"
+    asm_permit = "asm_permit"
+    trade_point = "trade_point"
+    trade_route = "trade_route"
     reference = "reference"
 
 
@@ -75,6 +78,13 @@ Hazard = Literal[
 ]
 Rehabilitation = Literal["none", "planned", "in_progress", "completed"]
 ZoneStatus = Literal["draft", "proposed", "in_consultation", "gazetted", "suspended", "retired"]
+PermitCategory = Literal["prospecting", "mining", "processing", "trading"]
+HolderType = Literal["person", "cooperative", "company"]
+PermitStatus = Literal["active", "expired", "cancelled", "transferred", "suspended"]
+# Points on the way from mine to export (issue 17, trade routes).
+TradePointType = Literal["trading_centre", "buying_centre", "roadblock", "border_crossing"]
+TradeStage = Literal["extraction", "processing", "refining", "trading", "export"]
+RouteLegality = Literal["licit", "suspected", "illicit", "unknown"]
 
 _ENUM_TYPES = (
     Scale,
@@ -88,6 +98,12 @@ _ENUM_TYPES = (
     Hazard,
     Rehabilitation,
     ZoneStatus,
+    PermitCategory,
+    HolderType,
+    PermitStatus,
+    TradePointType,
+    TradeStage,
+    RouteLegality,
 )
 _ENUM_VALUES = {value for t in _ENUM_TYPES for value in get_args(t)}
 
@@ -171,6 +187,7 @@ class Concession(KindAttributes):
 class TailingsFacility(KindAttributes):
     name: str | None = None
     mine: str | None = None
+    owner: str | None = Field(default=None, description="Who owns the facility (the company)")
     operator: str | None = None
     status: TailingsStatus | None = None
     raise_method: RaiseMethod | None = None
@@ -181,6 +198,9 @@ class TailingsFacility(KindAttributes):
         default=None, description="System behind the consequence class (GISTM, CDA, ANCOLD...)"
     )
     year_commenced: int | None = Field(default=None, ge=1800, le=2100)
+    data_year: int | None = Field(
+        default=None, ge=1800, le=2100, description="Year the registry's data describe"
+    )
 
 
 class AbandonedMine(KindAttributes):
@@ -190,8 +210,48 @@ class AbandonedMine(KindAttributes):
     responsible_party_known: bool | None = None
     responsible_party: str | None = None
     rehabilitation: Rehabilitation = "none"
+    rehabilitation_cost: float | None = Field(
+        default=None, ge=0, description="Estimated cost of rehabilitation"
+    )
+    rehabilitation_currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the cost (XOF, USD...)"
+    )
+    closure_finance: str | None = Field(
+        default=None, description="Closure finance in place (provision, fund, bond...)"
+    )
 
     _lists = field_validator("minerals", "hazards", mode="before")(_split_list)
+
+    @model_validator(mode="after")
+    def _cost_has_currency(self) -> AbandonedMine:
+        if self.rehabilitation_cost is not None and self.rehabilitation_currency is None:
+            raise PydanticCustomError("cost_needs_currency", msg("validation.cost_needs_currency"))
+        return self
+
+
+class AsmPermit(KindAttributes):
+    """An ASM permit (DOMAIN.md). Renewal, transfer and cancellation are events recorded by
+    store/enforcement.py, which changes these fields with them."""
+
+    number: str | None = None
+    category: PermitCategory | None = None
+    holder: str | None = None
+    holder_type: HolderType | None = None
+    issued: date | None = None
+    expires: date | None = None
+    status: PermitStatus = "active"
+    minerals: list[str] = Field(default_factory=list)
+    zone_id: int | None = Field(default=None, ge=1, description="The ASM zone it is issued in")
+
+    _minerals = field_validator("minerals", mode="before")(_split_list)
+
+    @model_validator(mode="after")
+    def _expiry_after_issue(self) -> AsmPermit:
+        if self.issued and self.expires and self.expires < self.issued:
+            raise PydanticCustomError(
+                "expires_before_issued", msg("validation.expires_before_issued")
+            )
+        return self
 
 
 class AsmZone(KindAttributes):
@@ -200,6 +260,8 @@ class AsmZone(KindAttributes):
     minerals: list[str] = Field(default_factory=list)
     status: ZoneStatus = "draft"
     authority: str | None = None
+    manager: str | None = Field(default=None, description="Who runs the zone day to day")
+    capacity: int | None = Field(default=None, ge=0, description="How many miners it can take")
     decree_ref: str | None = None
     effective_from: date | None = None
     effective_to: date | None = None
@@ -215,14 +277,49 @@ class AsmZone(KindAttributes):
         return self
 
 
+class TradePoint(KindAttributes):
+    name: str | None = None
+    type: TradePointType | None = Field(
+        default=None, description="trading_centre, buying_centre, roadblock or border_crossing"
+    )
+    minerals: list[str] = Field(default_factory=list)
+    operator: str | None = Field(default=None, description="Who runs it (a trader, a service)")
+    country: str | None = None
+
+    _minerals = field_validator("minerals", mode="before")(_split_list)
+
+
+class TradeRoute(KindAttributes):
+    name: str | None = None
+    mineral: str | None = None
+    origin: str | None = Field(default=None, description="Where the mineral leaves (a site)")
+    via: list[str] = Field(default_factory=list, description="Trading centres on the way")
+    destination: str | None = Field(default=None, description="The export point")
+    stages: list[TradeStage] = Field(default_factory=list)
+    legality: RouteLegality = Field(
+        default="unknown", description="licit, suspected (of smuggling), illicit or unknown"
+    )
+
+    _via = field_validator("via", mode="before")(_split_list)
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _stages(cls, value: Any) -> Any:
+        return _normalise(_split_list(value))
+
+
 MODELS: dict[Kind, type[KindAttributes] | None] = {
     Kind.mine_site: MineSite,
     Kind.concession: Concession,
     Kind.tailings_facility: TailingsFacility,
     Kind.abandoned_mine: AbandonedMine,
     Kind.asm_zone: AsmZone,
+    Kind.asm_permit: AsmPermit,
+    Kind.trade_point: TradePoint,
+    Kind.trade_route: TradeRoute,
     Kind.reference: None,
 }
+
 
 def field_schemas(kind: str | Kind) -> dict[str, dict[str, Any]]:
     """The JSON Schema of each field `kind` declares (none for a reference layer), as the
@@ -254,6 +351,9 @@ GEOMETRY_TYPES: dict[Kind, set[str] | None] = {
     Kind.tailings_facility: _POINT | _POLYGON,
     Kind.abandoned_mine: _POINT | _POLYGON,
     Kind.asm_zone: _POLYGON,
+    Kind.asm_permit: _POINT | _POLYGON,
+    Kind.trade_point: _POINT,
+    Kind.trade_route: {"LineString", "MultiLineString"},
     Kind.reference: None,
 }
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from geo_service.domain import country_risk
 from geo_service.domain.kinds import GEOMETRY_TYPES, THEMES, Kind, field_schemas
 
 GREY = "#8c8c8c"  # "not assessed", and a kind's values without a colour of their own
@@ -139,6 +140,48 @@ KINDS: dict[str, KindSpec] = {
             order=4,
             z_index=50,
         ),
+        KindSpec(
+            "trade_point",
+            style_fields=("type", "name"),
+            list_fields=("minerals",),
+            colour_by="type",
+            colours={
+                "trading_centre": "#6a3d9a",
+                "buying_centre": "#1f78b4",
+                "roadblock": "#e31a1c",
+                "border_crossing": "#ff7f00",
+            },  # fmt: skip
+            order=6,
+            z_index=55,
+        ),
+        KindSpec(
+            "trade_route",
+            style_fields=("legality", "mineral", "name"),
+            list_fields=("via", "stages"),
+            colour_by="legality",
+            colours={
+                "licit": "#54278f",
+                "suspected": "#fd8d3c",
+                "illicit": "#d7301f",
+                "unknown": GREY,
+            },  # fmt: skip
+            order=7,
+            z_index=15,
+        ),
+        KindSpec(
+            "asm_permit",
+            style_fields=("category", "status", "number", "holder", "expires"),
+            list_fields=("minerals",),
+            colour_by="category",
+            colours={
+                "prospecting": "#6baed6",
+                "mining": "#e6550d",
+                "processing": "#756bb1",
+                "trading": "#31a354",
+            },  # fmt: skip
+            order=8,
+            z_index=55,
+        ),
         KindSpec("reference", order=5, z_index=10),
     )
 }
@@ -214,4 +257,5 @@ def served() -> dict[str, Any]:
             for theme in THEMES
         },
         "grey": GREY,
+        "country_risk": country_risk.served(),
     }

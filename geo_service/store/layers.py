@@ -48,7 +48,7 @@ from geo_service.errors import (
     UnknownLayer,
 )
 from geo_service.problems import joined, msg
-from geo_service.store import catalog
+from geo_service.store import catalog, zoning
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # Sort orders of layers are this far apart: a layer moved between two takes the middle.
@@ -303,8 +303,17 @@ def create_feature(
             msg("zone.override_status", status=SCREENED_STATUS),
             where={**where, "field": "override"},
         )
+    is_zone = layer.kind == Kind.asm_zone
+    report = zoning.screening(session, None, checked.geometry, who) if is_zone else None
+    if gazetting:
+        zoning.check_decree(None, props, where)
     overridden = (
-        _check_gazetting(session, None, checked.geometry, who, override, where)
+        _check_gazetting(session, None, checked.geometry, who, override, where, report)
+        if gazetting
+        else None
+    )
+    consents = (
+        zoning.check_consents(session, layer, None, checked.geometry, who, where)
         if gazetting
         else None
     )
@@ -322,6 +331,13 @@ def create_feature(
     if overridden:
         session.refresh(feature)
         _keep_override(session, layer, feature, overridden)
+    if report is not None:
+        session.refresh(feature)
+        zoning.record_transition(
+            session, layer, feature, None, who, comment=comment or override, report=report,
+            override=overridden, consents=consents,
+            border=zoning.border_flag(session, checked.geometry, who),
+        )  # fmt: skip
     return feature
 
 
@@ -403,6 +419,9 @@ def update_feature(
     geom_json = geometry if geometry is not None else to_geojson(to_shape(feature.geom))
     checked, props = _checked(layer, geom_json, merged, where=where)
     overridden = None
+    report: dict[str, Any] | None = None
+    consents: list[dict[str, Any]] | None = None
+    before = after = None
     if layer.kind == Kind.asm_zone:
         before, after = (feature.properties or {}).get("status"), props.get("status")
         check_zone_transition(before, after)
@@ -418,9 +437,15 @@ def update_feature(
                 msg("zone.needs_comment", before=before, after=after),
                 where={**where, "field": "comment"},
             )
+        if before != after:
+            report = zoning.screening(session, feature_id, checked.geometry, who)
         if gazetting:
+            zoning.check_decree(feature_id, props, where)
             overridden = _check_gazetting(
-                session, feature_id, checked.geometry, who, override, where
+                session, feature_id, checked.geometry, who, override, where, report
+            )
+            consents = zoning.check_consents(
+                session, layer, feature_id, checked.geometry, who, where
             )
     audit.act_as(session, who, comment=comment, action=action)
     feature.properties = props
@@ -432,6 +457,12 @@ def update_feature(
     session.refresh(feature)
     if overridden:
         _keep_override(session, layer, feature, overridden)
+    if report is not None:
+        zoning.record_transition(
+            session, layer, feature, before, who, comment=comment, report=report,
+            override=overridden, consents=consents,
+            border=zoning.border_flag(session, checked.geometry, who),
+        )  # fmt: skip
     return feature
 
 
@@ -442,15 +473,13 @@ def _check_gazetting(
     who: Principal,
     override: str | None,
     where: dict[str, Any],
+    report: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """The override to keep (its reason and the rules it set aside), None when every rule
     holds; Conflict listing the failing rules when one fails and nothing overrides it (their
     reasons said in the reader's language)."""
-    from geo_service.analysis.screen import screen  # here: imports of files never screen
-
-    report = screen(
-        session, to_geojson(geometry), who=who, exclude_id=feature_id, with_geometry=False
-    )
+    if report is None:
+        report = zoning.screening(session, feature_id, geometry, who)
     failing = [
         {
             "id": rule["id"],
@@ -464,11 +493,10 @@ def _check_gazetting(
     if not failing:
         return None
     if override is None:
-        zone = msg("zone.new") if feature_id is None else msg("zone.numbered", id=feature_id)
         raise Conflict(
             msg(
                 "zone.fails_rules",
-                zone=zone,
+                zone=zoning.zone_named(feature_id),
                 count=len(failing),
                 reasons=joined(rule["reason"] for rule in failing),
             ),
@@ -584,18 +612,20 @@ def restore_feature(
 
 def feature_history(session: Session, layer: Layer, feature_id: int) -> list[dict[str, Any]]:
     """Every version of a feature, oldest first, the current one last: who made it and when,
-    and from the audit log how (create, update, status, restore), the comment given and, for
-    a zone gazetted despite failing rules, the `override` (reason and rules)."""
+    and from the audit log how (create, update, status, restore), the comment given, for
+    a zone gazetted despite failing rules the `override` (reason and rules) and for a zone
+    near an international border the `border` flag of its move (store/zoning.py)."""
     rows = session.scalars(
         select(FeatureHistory)
         .where(FeatureHistory.layer_id == layer.id, FeatureHistory.feature_id == feature_id)
         .order_by(FeatureHistory.version, FeatureHistory.id)
     ).all()
     changes = {
-        version: (action, comment, override)
-        for version, action, comment, override in session.execute(
+        version: (action, comment, override, border)
+        for version, action, comment, override, border in session.execute(
             text(
-                "SELECT version_after, action, comment, details -> 'override' FROM audit_log "
+                "SELECT version_after, action, comment, details -> 'override',"
+                " details -> 'border' FROM audit_log "
                 "WHERE layer_id = :layer AND feature_id = :id AND version_after IS NOT NULL "
                 "ORDER BY id"
             ),
@@ -633,9 +663,9 @@ def _version(
     valid_to: Any,
     changed_by: str | None,
     replaced_by: str | None,
-    changes: dict[int, tuple[str, str | None, dict[str, Any] | None]],
+    changes: dict[int, tuple[str, str | None, dict[str, Any] | None, dict[str, Any] | None]],
 ) -> dict[str, Any]:
-    action, comment, override = changes.get(version, (None, None, None))
+    action, comment, override, border = changes.get(version, (None, None, None, None))
     return {
         "version": version,
         "operation": operation,
@@ -649,4 +679,5 @@ def _version(
         "change": action,
         "comment": comment,
         "override": override,
+        "border": border,
     }

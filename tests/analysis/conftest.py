@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import Geod
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -22,6 +23,11 @@ GEOD = Geod(ellps="WGS84")
 def geod_ha(geom: BaseGeometry) -> float:
     """Geodesic area in hectares (pyproj.Geod), independent of PostGIS."""
     return abs(GEOD.geometry_area_perimeter(geom)[0]) / 1e4
+
+
+def geod_point_m(a: Point, b: Point) -> float:
+    """Geodesic distance in metres between two points (pyproj.Geod)."""
+    return float(GEOD.inv(a.x, a.y, b.x, b.y)[2])
 
 
 def geod_distance_m(a: BaseGeometry, b: BaseGeometry, step_deg: float = 0.00005) -> float:

@@ -76,8 +76,16 @@ def counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {
             table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-            for table in ("layers", "features", "feature_history", "audit_log", "api_keys")
+            for table in TABLES
         }
+
+
+# Every table a write may touch: a refused one touches none.
+TABLES = (
+    "layers", "features", "feature_history", "audit_log", "api_keys", "zone_transitions",
+    "zone_consents", "permit_events", "inspections", "inspection_findings", "inspection_samples",
+    "sanctions", "closure_steps", "closure_censuses", "country_risk",
+)  # fmt: skip
 
 
 # -- every operation against every role --------------------------------------------------------
@@ -100,7 +108,24 @@ NEEDS = {
     ("DELETE", "/keys/{name}"): "admin",
     ("GET", "/audit"): "admin",
 }
+# The planning workflows' writes: their requests need records made before them (a zone, a
+# permit, an inspection's finding, a closure), so they go through in a test of their own.
+PLANNING = {
+    ("POST", "/analysis/available-land/zone"): "editor",
+    ("POST", "/layers/{slug}/features/{feature_id}/consents"): "editor",
+    ("POST", "/layers/{slug}/features/{feature_id}/transitions"): "editor",
+    ("POST", "/layers/{slug}/features/{feature_id}/permit-events"): "editor",
+    ("POST", "/layers/{slug}/features/{feature_id}/inspections"): "editor",
+    ("POST", "/layers/{slug}/features/{feature_id}/sanctions"): "editor",
+    (
+        "POST",
+        "/layers/{slug}/features/{feature_id}/sanctions/{sanction_id}/closure-steps",
+    ): "editor",
+    ("POST", "/layers/{slug}/features/{feature_id}/sanctions/{sanction_id}/censuses"): "editor",
+    ("POST", "/country-risk/import"): "editor",
+}
 READS_FOR_ANYONE = {
+    ("POST", "/analysis/available-land"),
     ("POST", "/analysis/overlap"),
     ("POST", "/analysis/proximity"),
     ("POST", "/analysis/screen"),
@@ -115,7 +140,7 @@ def test_every_operation_is_classified(client: TestClient) -> None:
         (method.upper(), path)
         for path, operations in client.get("/openapi.json").json()["paths"].items()
         for method in operations
-        if (method.upper(), path) not in NEEDS
+        if (method.upper(), path) not in NEEDS | PLANNING
         and method.upper() not in ("GET", "HEAD")
         and (method.upper(), path) not in READS_FOR_ANYONE
     ]
@@ -149,6 +174,58 @@ def _request(slug: str, fid: int) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/keys"): {"url": "/keys", "json": {"name": "acc-made", "role": "viewer"}},
         ("DELETE", "/keys/{name}"): {"url": "/keys/acc-made"},
         ("GET", "/audit"): {"url": "/audit"},
+        **_planning_request(slug, fid, PLANNING_BODIES),
+    }  # fmt: skip
+
+
+# A valid body for each planning write (the ids are those of `_planning_request`'s caller).
+PLANNING_BODIES: dict[str, Any] = {
+    "zone": {"geometry": mapping(AREA), "name": "Zone from available land"},
+    "consents": {"holder": "Holder", "date": "2026-11-30", "document_ref": "Letter 12"},
+    "transitions": {"to": "proposed", "comment": "ready for review"},
+    "permit-events": {"event": "renewal", "date": "2026-12-01", "new_expires": "2031-12-01"},
+    "inspections": {"date": "2026-12-01", "team": ["Inspector A"],
+                    "findings": [{"text": "Open pit unfenced", "severity": "critical"}]},
+    "sanctions": {"kind": "closure", "date": "2026-12-02"},
+    "closure-steps": {"step": "notice_served", "date": "2026-12-03"},
+    "censuses": {"date": "2026-12-04", "workers": 40, "residents": 120},
+}  # fmt: skip
+RISK_CSV = "iso3,category,level\nATA,environmental,moderate\n"  # a country no other test rates
+
+
+def _planning_request(
+    slug: str, fid: int, bodies: dict[str, Any], ids: dict[str, int] | None = None
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The planning writes on feature `fid` of `slug` (zone, permit and title ids from `ids`
+    where they differ; a refused request never reaches them, so any do then)."""
+    ids = ids or {}
+    zone = f"/layers/{ids.get('zone_layer', slug)}/features/{ids.get('zone', fid)}"
+    permit = f"/layers/{ids.get('permit_layer', slug)}/features/{ids.get('permit', fid)}"
+    sanction = f"{permit}/sanctions/{ids.get('sanction', 1)}"
+    feature = "/layers/{slug}/features/{feature_id}"
+    return {
+        ("POST", "/analysis/available-land/zone"): {
+            "url": "/analysis/available-land/zone",
+            "json": {"layer": ids.get("zone_layer", slug), **bodies["zone"]}},
+        ("POST", f"{feature}/consents"): {
+            "url": f"{zone}/consents", "json": {"title_id": ids.get("title", fid),
+                                                **bodies["consents"]}},
+        ("POST", f"{feature}/transitions"): {
+            "url": f"{zone}/transitions", "json": bodies["transitions"]},
+        ("POST", f"{feature}/permit-events"): {
+            "url": f"{permit}/permit-events", "json": bodies["permit-events"]},
+        ("POST", f"{feature}/inspections"): {
+            "url": f"{permit}/inspections", "json": bodies["inspections"]},
+        ("POST", f"{feature}/sanctions"): {
+            "url": f"{permit}/sanctions", "json": {"finding_id": ids.get("finding", 1),
+                                                   **bodies["sanctions"]}},
+        ("POST", f"{feature}/sanctions/{{sanction_id}}/closure-steps"): {
+            "url": f"{sanction}/closure-steps", "json": bodies["closure-steps"]},
+        ("POST", f"{feature}/sanctions/{{sanction_id}}/censuses"): {
+            "url": f"{sanction}/censuses", "json": bodies["censuses"]},
+        ("POST", "/country-risk/import"): {
+            "url": "/country-risk/import",
+            "files": {"file": ("risk.csv", RISK_CSV.encode(), "text/csv")}},
     }  # fmt: skip
 
 
@@ -158,7 +235,7 @@ def test_each_role_is_refused_what_it_may_not_do(role, clients, layers, engine) 
     one, and the database unchanged."""
     before = counts(engine)
     for (method, path), request in _request("acc-public", layers["acc-public"]).items():
-        needed = NEEDS[(method, path)]
+        needed = (NEEDS | PLANNING)[(method, path)]
         if RANK[role] >= RANK[needed]:
             continue
         url = request.pop("url")
@@ -208,6 +285,46 @@ def test_each_role_may_do_what_it_is_given(clients, layers, engine) -> None:
     assert "acc-imported" in [x["slug"] for x in editor.get("/layers").json()]  # the owner's
     for slug in ("acc-imported", "acc-work"):
         assert clients["admin"].delete(f"/layers/{slug}").status_code == 204
+
+
+def test_each_planning_write_goes_through_at_its_role(clients, engine) -> None:
+    """The planning writes at the role they need, each on the records the ones before made: a
+    draft zone from available land, a title holder's consent to it, its move to proposed; a
+    permit renewed, inspected, the finding sanctioned by a closure, its first step, a census;
+    country risk ratings imported."""
+    with Session(engine) as s:
+        titles = store.create_layer(s, "acc-plan-titles", OPERATOR, kind="concession")
+        title = store.create_feature(
+            s, titles, mapping(AREA), {"code": "T-1", "holder": "Holder"}, who=OPERATOR
+        ).id
+        store.create_layer(s, "acc-plan-zones", OPERATOR, kind="asm_zone")
+        permits = store.create_layer(s, "acc-plan-permits", OPERATOR, kind="asm_permit")
+        permit = store.create_feature(
+            s, permits, mapping(AREA.centroid),
+            {"category": "mining", "holder": "Coop", "issued": "2021-12-01",
+             "expires": "2026-12-31"},
+            who=OPERATOR,
+        ).id  # fmt: skip
+        s.commit()
+    ids = {"zone_layer": "acc-plan-zones", "permit_layer": "acc-plan-permits", "title": title,
+           "permit": permit}  # fmt: skip
+    try:
+        for op, role in PLANNING.items():
+            request = dict(_planning_request("acc-plan-zones", 0, PLANNING_BODIES, ids)[op])
+            response = clients[role].request(op[0], request.pop("url"), **request)
+            assert response.status_code in (200, 201), (op, response.text)
+            made = response.json()
+            if op[1] == "/analysis/available-land/zone":
+                ids["zone"] = made["id"]
+            elif op[1].endswith("/inspections"):
+                ids["finding"] = made["findings"][0]["id"]
+            elif op[1].endswith("/sanctions"):
+                ids["sanction"] = made["id"]
+    finally:
+        for slug in ("acc-plan-titles", "acc-plan-zones", "acc-plan-permits"):
+            assert clients["admin"].delete(f"/layers/{slug}").status_code == 204
+        with engine.begin() as conn:  # ratings have no DELETE of their own
+            conn.execute(text("DELETE FROM country_risk WHERE iso3 = 'ATA'"))
 
 
 # -- every channel against each visibility -----------------------------------------------------

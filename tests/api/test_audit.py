@@ -99,7 +99,10 @@ def test_a_zone_changes_status_only_with_a_comment(as_role, zones, engine) -> No
     for status, comment in [("proposed", "proposed by the ASM agency"),
                             ("in_consultation", "sent to land and environment ministries"),
                             ("gazetted", "Arrêté n° 2026-114/MMG")]:  # fmt: skip
-        answer = editor.patch(url, json={"properties": {"status": status}, "comment": comment})
+        properties = {"status": status}
+        if status == "gazetted":  # gazetting needs the decree's reference
+            properties["decree_ref"] = comment
+        answer = editor.patch(url, json={"properties": properties, "comment": comment})
         assert answer.status_code == 200, answer.text
     history = editor.get(f"{url}/history").json()["versions"]
     assert [(v["properties"]["status"], v["change"], v["comment"]) for v in history] == [

@@ -322,7 +322,8 @@ def test_a_zone_moved_without_a_comment_in_french(client: TestClient, kinds) -> 
 
 def test_gazetting_a_zone_that_fails_a_rule_in_french(client: TestClient, kinds) -> None:
     url, zone = _zone(client, kinds["asm_zone"], _square(LON, LAT, 0.03), "proposed", "in_consultation")  # fmt: skip
-    body = {"properties": {"status": "gazetted"}, "comment": "Arrêté 2026-031"}
+    decree = "Arrêté 2026-031"
+    body = {"properties": {"status": "gazetted", "decree_ref": decree}, "comment": decree}
     english, french = check_alike(in_three_ways(client.patch, url, json=body), 409)
     ((en_rule,), (fr_rule,)) = english["rules"], french["rules"]
     assert en_rule["id"] == fr_rule["id"] == "max_area"
@@ -360,7 +361,10 @@ def test_an_unknown_kind_on_import_in_french(client: TestClient) -> None:
         data={"kind": "volcano"},
     )
     english, french = check_alike(answers, 422)
-    kinds = "mine_site, concession, tailings_facility, abandoned_mine, asm_zone, reference"
+    kinds = (
+        "mine_site, concession, tailings_facility, abandoned_mine, asm_zone, asm_permit, "
+        "trade_point, trade_route, reference"
+    )
     assert english["type"] == "/problems/invalid-attributes"
     assert english["detail"] == f"Unknown kind 'volcano'; known kinds: {kinds}"
     assert french["title"] == "Attributs non conformes au type de la couche"

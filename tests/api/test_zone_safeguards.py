@@ -58,7 +58,11 @@ def _in_consultation(client, zones: str, geometry) -> str:
 
 
 def _gazette(client, url: str, **extra):
-    body = {"properties": {"status": "gazetted"}, "comment": "Arrêté 2026-031", **extra}
+    body = {
+        "properties": {"status": "gazetted", "decree_ref": "Arrêté 2026-031"},
+        "comment": "Arrêté 2026-031",
+        **extra,
+    }
     return client.patch(url, json=body)
 
 
@@ -93,7 +97,10 @@ def test_the_refusal_speaks_the_requests_language(as_role, zones) -> None:
     url = _in_consultation(editor, zones, LARGE)
     french = editor.patch(
         url,
-        json={"properties": {"status": "gazetted"}, "comment": "Arrêté"},
+        json={
+            "properties": {"status": "gazetted", "decree_ref": "Arrêté 2026-031"},
+            "comment": "Arrêté",
+        },
         headers={"Accept-Language": "fr-FR,fr;q=0.9"},
     )
     assert french.status_code == 409
@@ -136,7 +143,11 @@ def test_the_override_reason_stands_in_for_a_missing_comment(as_role, zones) -> 
     editor = as_role("editor")
     url = _in_consultation(editor, zones, LARGE)
     done = editor.patch(
-        url, json={"properties": {"status": "gazetted"}, "override": {"reason": "Décret 12"}}
+        url,
+        json={
+            "properties": {"status": "gazetted", "decree_ref": "Arrêté 2026-031"},
+            "override": {"reason": "Décret 12"},
+        },
     )
     assert done.status_code == 200, done.text
     last = editor.get(f"{url}/history").json()["versions"][-1]
@@ -176,7 +187,11 @@ def test_a_passing_zone_gazettes_without_override(as_role, zones) -> None:
 def test_a_zone_created_gazetted_is_screened_too(as_role, zones) -> None:
     """No way round the rule: a zone posted straight as gazetted is screened as a move is."""
     editor = as_role("editor")
-    body = {"type": "Feature", "geometry": mapping(LARGE), "properties": {"status": "gazetted"}}
+    body = {
+        "type": "Feature",
+        "geometry": mapping(LARGE),
+        "properties": {"status": "gazetted", "decree_ref": "Arrêté 2026-031"},
+    }
     refused = editor.post(f"/collections/{zones}/items", json=body)
     assert refused.status_code == 409
     assert [rule["id"] for rule in refused.json()["rules"]] == ["max_area"]
@@ -208,7 +223,7 @@ def test_a_gazetting_is_screened_in_the_shape_it_is_given(as_role, zones) -> Non
         url,
         json={
             "geometry": mapping(box(LON, LAT, LON + 0.03, LAT + 0.03)),
-            "properties": {"status": "gazetted"},
+            "properties": {"status": "gazetted", "decree_ref": "Arrêté 2026-031"},
             "comment": "enlarged and gazetted",
         },
     )

@@ -89,6 +89,8 @@ def _move(page, status: str, comment: str) -> None:
     """A lifecycle move through its button and the comment form it opens."""
     page.click(f'button.move[data-status="{status}"]')
     page.fill("#move-comment", comment)
+    if status == "gazetted":  # gazetting names its decree
+        page.fill("#move-decree", comment)
     page.click("#move-confirm")
 
 
@@ -378,6 +380,15 @@ def test_draw_across_a_concession_save_reload_and_move_through_the_lifecycle(
     zone_id = page.evaluate("app.zones.zone.id")
     stored = httpx.get(f"{live_server}/collections/asm-zones/items/{zone_id}").json()
     assert stored["properties"]["name"] == name and stored["properties"]["status"] == "draft"
+    # The zone lies over titles: their holders' consents go on record before it is gazetted.
+    for title in page.evaluate("app.zones.report.conflicts.concessions"):
+        consent = httpx.post(
+            f"{live_server}/layers/asm-zones/features/{zone_id}/consents",
+            json={"title_id": title["id"], "holder": title.get("holder") or "?",
+                  "date": "2026-11-30", "document_ref": "Lettre de consentement"},
+            headers=bearer(keys["editor"]),
+        )  # fmt: skip
+        assert consent.status_code == 201, consent.text
 
     page.reload()
     page.wait_for_selector("body.ready")

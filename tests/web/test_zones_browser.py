@@ -40,6 +40,8 @@ def _wait_status(page, shown: str) -> None:
 def _move(page, status: str, comment: str) -> None:
     page.click(f'button.move[data-status="{status}"]')
     page.fill("#move-comment", comment)
+    if status == "gazetted":  # gazetting names its decree
+        page.fill("#move-decree", comment)
     page.click("#move-confirm")
 
 
@@ -49,7 +51,11 @@ def _zone(live_server: str, admin: dict, ring_box, status: str = "draft") -> int
         json={
             "type": "Feature",
             "geometry": mapping(ring_box),
-            "properties": {"name": f"Zone {uuid.uuid4().hex[:6]}", "status": status},
+            "properties": {
+                "name": f"Zone {uuid.uuid4().hex[:6]}",
+                "status": status,
+                "decree_ref": "Arrêté test",
+            },
         },
         headers=admin,
     )

@@ -33,6 +33,7 @@ export class Layers extends EventTarget {
     this.gridUrl = null;
     this.retiring = []; // grids replaced by `grid`, kept on the map until its tiles have come
     this.rasters = {};
+    this.popupExtras = []; // (layer, feature) -> an element for its popup, or null
     this.managing = null; // the slug whose manage panel is open
     this.confirming = null; // the slug whose deletion awaits confirmation
     this.legendFolded = window.innerHeight < 700;
@@ -450,7 +451,7 @@ export class Layers extends EventTarget {
       popup.setContent(featurePopup(layer, feature, {
         history: async () => (await getJSON(`${url}/history`)).versions,
         zoom: (shape) => zoomToFeature(this.map, shape),
-        extra: zone ? [zone] : [],
+        extra: [zone, ...this.popupExtras.map((extra) => extra(layer, feature))].filter(Boolean),
       }));
     } catch (error) {
       popup.close();

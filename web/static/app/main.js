@@ -5,7 +5,10 @@ import { createMap } from "./map.js";
 import { Layers } from "./layers.js";
 import { initSearch } from "./search.js";
 import { Zones } from "./zones.js";
+import { Availability } from "./availability.js";
 import { Research } from "./research.js";
+import { Risk } from "./risk.js";
+import { Enforcement } from "./enforcement.js";
 import { initPhone } from "./phone.js";
 import { phone, showError, showTab } from "./ui.js";
 
@@ -34,9 +37,12 @@ const layers = new Layers(map, config.layers);
 if (phone.matches) layers.legendFolded = true;
 initPhone(map);
 const zones = new Zones(map, layers, config);
+const availability = new Availability(map, layers, zones);
 const research = new Research(map, layers, config);
+const risk = new Risk(map, layers);
+const enforcement = new Enforcement(map, layers);
 initSearch(map, layers);
-window.app = { auth, map, layers, zones, research, config };
+window.app = { auth, map, layers, zones, availability, research, enforcement, risk, config };
 // Signing in or out changes which layers may be read (private ones appear or go) and whether
 // their tiles need the key: the list and every overlay are read again.
 auth.addEventListener("change", () => {

@@ -6,7 +6,9 @@ import { fieldLabel, label, t } from "./i18n.js";
 // The kinds and themes, their colours and order, are the server's registry
 // (geo_service/domain/registry.py), inlined in the page; no copy of them lives here.
 const REGISTRY = JSON.parse(document.getElementById("registry").textContent);
-const GREY = REGISTRY.grey;
+export const GREY = REGISTRY.grey;
+// Country risk levels, categories and stages, their labels and colours (domain/country_risk.py).
+export const COUNTRY_RISK = REGISTRY.country_risk;
 // A layer described without a palette colour (a page from before layer styles).
 const FALLBACK = "#e7298a";
 const kinds = Object.entries(REGISTRY.kinds);
@@ -61,6 +63,8 @@ export function featureStyle(layer, properties) {
   if (layer.kind === "asm_zone") Object.assign(style, { weight: 2.5, fillOpacity: 0.25, dashArray: properties.status === "retired" ? "4 4" : null });
   if (layer.theme === "protected_area") Object.assign(style, { fillOpacity: 0.15, weight: 2, dashArray: "5 3" });
   if (layer.theme === "river") Object.assign(style, { weight: 2 });
+  // Trade routes: thick, dashed where smuggling is known or suspected.
+  if (layer.kind === "trade_route") Object.assign(style, { weight: 3, dashArray: ["illicit", "suspected"].includes(properties.legality) ? "8 4" : null });
   if (layer.kind === "mine_site" || layer.kind === "abandoned_mine" || layer.theme === "settlement") {
     Object.assign(style, { fillOpacity: 0.85, color: "#ffffff", weight: 1, radius: 6 });
   }

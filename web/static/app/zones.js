@@ -8,7 +8,7 @@ import { t, has, label, fieldLabel, formatNumber, onLanguageChange, currentLang 
 import { sheetCover, touchTooltips } from "./phone.js";
 import { el, debounce, showError, showMessage, openBlob, saveResponse, showTab, loadOnce } from "./ui.js";
 
-const ZONES = "asm-zones";
+export const ZONES = "asm-zones";
 // The drawing library is fetched when an editor first draws or edits: those who only look at
 // the map never download it.
 const GEOMAN = ["/static/vendor/geoman/leaflet-geoman.css", "/static/vendor/geoman/leaflet-geoman.min.js"];
@@ -32,7 +32,7 @@ const GEOMAN_CONTROLS = {
   dragMode: true,
   removalMode: true,
 };
-const FORM_FIELDS = ["name", "code", "authority"];
+const FORM_FIELDS = ["name", "code", "authority", "manager", "capacity"];
 // Conflict groups in the order a planner reads them, with the columns each shows.
 const GROUPS = [
   ["concessions", ["code", "holder", "title_type", "status"], "overlap"],
@@ -91,6 +91,7 @@ export class Zones {
       this.renderStatus();
       this.renderList();
       if (this.zone.id) this.loadHistory();
+      this.renderLifecycle();
     });
   }
 
@@ -197,6 +198,7 @@ export class Zones {
     this.showTools();
     for (const field of FORM_FIELDS) document.getElementById(`zone-${field}`).readOnly = !canEdit;
     this.renderStatus();
+    this.renderLifecycle();
   }
 
   // The zone in view, above the phone's sheet when it is open.
@@ -262,6 +264,7 @@ export class Zones {
       this.report = report;
       this.renderReport();
       this.drawConflicts();
+      this.renderLifecycle(); // its consent form offers the titles the zone overlaps
     } catch (error) {
       if (seq === this.screenSeq) showError(error);
     } finally {
@@ -346,7 +349,7 @@ export class Zones {
 
   askComment(status) {
     const same = this.moving?.status === status;
-    this.moving = { status, comment: this.moving?.comment || "", failing: same ? this.moving.failing : null, override: same ? this.moving.override : "" };
+    this.moving = { status, comment: this.moving?.comment || "", failing: same ? this.moving.failing : null, override: same ? this.moving.override : "", decree: same ? this.moving.decree : undefined };
     this.renderStatus();
     document.getElementById("move-comment").focus();
   }
@@ -373,16 +376,24 @@ export class Zones {
       override.setCustomValidity("");
     } }) : null;
     if (override) override.value = this.moving.override || "";
+    // Gazetting is a legal act: it names its decree (kept with the zone and the transition).
+    const decree = status === "gazetted" ? el("input", { id: "move-decree", maxlength: 500, required: true, oninput: () => {
+      this.moving.decree = decree.value;
+      decree.setCustomValidity("");
+    } }) : null;
+    if (decree) decree.value = this.moving.decree ?? (this.zone.base?.properties?.decree_ref || "");
     const submit = (e) => {
       e.preventDefault();
-      if (!needed(text, t("zones.comment_needed")) || (override && !needed(override, t("zones.override_needed")))) return;
-      this.move(status, text.value.trim(), override ? override.value.trim() : null);
+      if (!needed(text, t("zones.comment_needed")) || (decree && !needed(decree, t("zones.decree_needed"))) || (override && !needed(override, t("zones.override_needed")))) return;
+      this.move(status, text.value.trim(), override ? override.value.trim() : null, decree ? decree.value.trim() : null);
     };
     const retiring = status === "retired" && IN_FORCE.has(this.zone.status);
     const confirm = failing ? t("zones.gazette_anyway") : t("zones.move_confirm", { status: label("status", status) });
     return el("form", { class: "move-form", id: "move-form", onsubmit: submit },
       el("label", { for: "move-comment" }, t(retiring ? "zones.retire_why" : "zones.move_why", { status: label("status", status) })),
       text,
+      decree ? el("label", { for: "move-decree" }, t("zones.decree")) : null,
+      decree,
       failing ? el("div", { class: "refused", id: "move-refused", role: "alert" },
         el("p", {}, t("zones.gazette_refused", { n: failing.length })),
         el("ul", { class: "rules" }, failing.map((rule) => el("li", { class: "verdict-fail", dataset: { rule: rule.id } },
@@ -429,8 +440,8 @@ export class Zones {
     });
   }
 
-  async move(status, comment, override) {
-    const json = { type: "Feature", properties: { status }, comment };
+  async move(status, comment, override, decree) {
+    const json = { type: "Feature", properties: decree ? { status, decree_ref: decree } : { status }, comment };
     if (override) json.override = { reason: override };
     await this.change(async () => {
       this.took(await this.write("PATCH", json));
@@ -524,7 +535,7 @@ export class Zones {
 
   async afterChange() {
     this.renderStatus();
-    await Promise.all([this.layers.load(), this.loadList(), this.zone.id ? this.loadHistory() : null]);
+    await Promise.all([this.layers.load(), this.loadList(), this.zone.id ? this.loadHistory() : null, this.loadLifecycle()]);
   }
 
   clearZone() {
@@ -532,10 +543,12 @@ export class Zones {
     this.conflicts.clearLayers();
     this.zone = { ...EMPTY };
     this.versions = [];
+    this.lifecycle = null;
     this.moving = null;
     this.report = null;
     this.renderReport();
     this.renderStatus();
+    this.renderLifecycle();
     document.getElementById("zone-history").replaceChildren();
   }
 
@@ -557,7 +570,7 @@ export class Zones {
       showTab("zones", "open");
       if (fit) this.fit(layer, 14);
       this.renderStatus();
-      await Promise.all([this.screen(), this.loadHistory()]);
+      await Promise.all([this.screen(), this.loadHistory(), this.loadLifecycle()]);
       return true;
     } catch (error) {
       showError(error);
@@ -581,6 +594,75 @@ export class Zones {
         el("span", { class: `status status-${f.properties.status}` }, label("status", f.properties.status))))));
   }
 
+  // The zone's lifecycle as the server recorded it (store/zoning.py): each move with who,
+  // when, why, its decree and its border flag, and the title holders' consents.
+  async loadLifecycle() {
+    if (!this.zone.id) return;
+    try {
+      this.lifecycle = await getJSON(`/layers/${ZONES}/features/${this.zone.id}/transitions`);
+    } catch (error) {
+      this.lifecycle = null;
+      showError(error);
+    }
+    this.renderLifecycle();
+  }
+
+  renderLifecycle() {
+    const box = document.getElementById("zone-lifecycle");
+    if (!box) return;
+    if (!this.zone.id || !this.lifecycle) {
+      box.replaceChildren(el("p", { class: "hint" }, t("lifecycle.empty")));
+      return;
+    }
+    const locale = currentLang() === "fr" ? "fr-FR" : "en-GB";
+    const when = (iso) => new Date(iso).toLocaleString(locale, { dateStyle: "short", timeStyle: "short" });
+    const moves = this.lifecycle.transitions.slice().reverse().map((m) => el("li", { class: "transition", dataset: { id: m.id, to: m.to } },
+      el("strong", { class: "move-what" }, m.from ? `${label("status", m.from)} → ${label("status", m.to)}` : t("lifecycle.created", { status: label("status", m.to) })),
+      el("span", { class: "by" }, t("lifecycle.by", { who: m.by, when: when(m.at) })),
+      m.comment ? el("span", { class: "comment" }, m.comment) : null,
+      m.decree_ref ? el("span", { class: "decree" }, t("lifecycle.decree", { ref: m.decree_ref })) : null,
+      m.override ? el("span", { class: "override" }, t("zones.history_override", { reason: m.override.reason })) : null,
+      m.border ? el("span", { class: "border-flag" }, borderFlag(m.border)) : null,
+      m.verdict ? el("span", { class: `verdict verdict-${m.verdict}` }, t("lifecycle.screened", { verdict: t(`verdict.${m.verdict}`) })) : null));
+    const consents = this.lifecycle.consents.map((c) => el("li", { class: "consent", dataset: { title: c.title_id } },
+      t("lifecycle.consent", { holder: c.holder, title: c.title_id, date: c.date, doc: c.document_ref, who: c.recorded_by })));
+    box.replaceChildren(
+      el("ol", { class: "transitions", id: "zone-transitions" }, moves),
+      el("h4", {}, t("lifecycle.consents")),
+      consents.length ? el("ul", { class: "consents", id: "zone-consents" }, consents) : el("p", { class: "none" }, t("lifecycle.no_consents")),
+      this.canEdit ? this.consentForm() : null);
+  }
+
+  // A holder's consent is recorded against one of the titles the zone overlaps (from its
+  // screening report), with the date and the signed document's reference.
+  consentForm() {
+    const titles = this.report?.conflicts?.concessions || [];
+    if (!titles.length) return null;
+    const select = el("select", { id: "consent-title", required: true }, titles.map((c) => el("option", { value: c.id }, `${c.code || c.name || `#${c.id}`}${c.holder ? ` (${c.holder})` : ""}`)));
+    const holder = el("input", { id: "consent-holder", required: true, maxlength: 2000, value: titles[0].holder || "" });
+    select.addEventListener("change", () => {
+      holder.value = titles.find((c) => String(c.id) === select.value)?.holder || "";
+    });
+    const day = el("input", { id: "consent-date", type: "date", required: true });
+    const doc = el("input", { id: "consent-doc", required: true, maxlength: 2000 });
+    const submit = async (e) => {
+      e.preventDefault();
+      try {
+        await postJSON(`/layers/${ZONES}/features/${this.zone.id}/consents`, { title_id: Number(select.value), holder: holder.value.trim(), date: day.value, document_ref: doc.value.trim() });
+        showMessage(t("lifecycle.consent_ok"), "notice");
+        await this.loadLifecycle();
+      } catch (error) {
+        showError(error);
+      }
+    };
+    return el("form", { class: "consent-form form-grid", id: "consent-form", onsubmit: submit },
+      el("label", { for: "consent-title" }, t("lifecycle.title_field")), select,
+      el("label", { for: "consent-holder" }, t("field.holder")), holder,
+      el("label", { for: "consent-date" }, t("lifecycle.date")), day,
+      el("label", { for: "consent-doc" }, t("lifecycle.document")), doc,
+      el("button", { type: "submit", class: "primary", id: "consent-save" }, t("lifecycle.record_consent")));
+  }
+
   async loadHistory() {
     const box = document.getElementById("zone-history");
     try {
@@ -595,7 +677,8 @@ export class Zones {
         el("td", {}, label("status", v.properties?.status)),
         el("td", {}, el("span", { class: "by" }, v.changed_by || "—"), el("span", { class: "when" }, new Date(v.valid_from).toLocaleString(locale, when))),
         el("td", { class: "comment" }, v.comment || "",
-          v.override ? el("span", { class: "override" }, t("zones.history_override", { reason: v.override.reason })) : null)));
+          v.override ? el("span", { class: "override" }, t("zones.history_override", { reason: v.override.reason })) : null,
+          v.border ? el("span", { class: "border-flag" }, borderFlag(v.border)) : null)));
       box.replaceChildren(el("div", { class: "table-wrap" }, el("table", { class: "history" },
         el("thead", {}, el("tr", {},
           el("th", {}, t("history.version")),
@@ -627,6 +710,15 @@ export class Zones {
       showError(error);
     }
   }
+}
+
+// A zone flagged near an international border (store/zoning.py): which border, how far.
+function borderFlag(border) {
+  return t("lifecycle.border", {
+    countries: border.borders[0].countries.join(" – "),
+    km: formatNumber(border.distance_m / 1000, 1),
+    limit: formatNumber(border.within_m / 1000, 0),
+  });
 }
 
 // What a colleague changed between the version read and the one now stored, in words.
