@@ -66,8 +66,13 @@ def new_page(map_context, console: Console) -> Iterator[Callable[[], sync_api.Pa
 
     def make() -> sync_api.Page:
         page = map_context.new_page()
+        # A failed load names no URL in its text: its location does.
         page.on(
-            "console", lambda m: m.type == "error" and console.errors.append(f"console: {m.text}")
+            "console",
+            lambda m: (
+                m.type == "error"
+                and console.errors.append(f"console: {m.text} ({m.location.get('url', '')})")
+            ),
         )
         page.on("pageerror", lambda e: console.errors.append(f"page error: {e}"))
         pages.append(page)
