@@ -557,6 +557,58 @@ def test_switch_to_french_translates_the_interface(page, live_server: str) -> No
     assert page.input_value("#lang-select") == "fr"
 
 
+# Holds the answers of GET /layers back by the delays pushed on window.__delays (ms), one each.
+DELAY_LAYERS = """
+const original = window.fetch;
+window.__delays = [];
+window.__delayed = 0;
+window.fetch = function (input, init) {
+  const answer = original.apply(this, arguments);
+  const url = new URL(typeof input === "string" ? input : input.url, location.href);
+  const delay = url.pathname === "/layers" ? window.__delays.shift() : 0;
+  if (!delay) return answer;
+  return answer.then((r) => new Promise((done) => setTimeout(() => {
+    window.__delayed += 1;
+    done(r);
+  }, delay)));
+};
+"""
+
+
+def test_a_sign_out_during_the_sign_ins_read_of_layers_keeps_its_private_layers_away(
+    open_map, keys, live_server: str
+) -> None:
+    """The list a sign-in asked for arrives after the sign-out's: the page keeps the later one,
+    so the editor's private layer is neither listed nor drawn without the key (its tiles would
+    be 404s, which the console check of the page would catch)."""
+    slug = f"web-private-{uuid.uuid4().hex[:6]}"
+    square = {"type": "Feature", "properties": {"name": "private"},
+              "geometry": {"type": "Polygon", "coordinates": [[[-8.6, 12.1], [-8.5, 12.1],
+                           [-8.5, 12.2], [-8.6, 12.2], [-8.6, 12.1]]]}}  # fmt: skip
+    made = httpx.post(
+        f"{live_server}/layers/{slug}/import", headers=bearer(keys["editor"]),
+        files={"file": ("p.geojson", json.dumps({"type": "FeatureCollection",
+                                                  "features": [square]}))},
+    )  # fmt: skip
+    assert made.status_code == 200, made.text
+    try:
+        page = open_map()
+        page.add_init_script(DELAY_LAYERS)
+        page.reload()
+        page.wait_for_selector("body.ready")
+        page.evaluate("window.__delays.push(1500)")
+        _sign_in(page, keys["editor"])
+        page.locator("#auth-user").wait_for()
+        page.click("#auth-sign-out")
+        page.wait_for_function("window.__delayed === 1")
+        page.wait_for_function("() => !document.getElementById('auth-user')?.offsetParent")
+        assert page.evaluate("slug => app.layers.bySlug(slug) === undefined", slug)
+        assert page.locator(f"#layer-{slug}").count() == 0
+        _wait_for_features(page, "concessions")
+    finally:
+        httpx.delete(f"{live_server}/layers/{slug}", headers=bearer(keys["admin"]))
+
+
 def test_sign_in_in_french(open_map, keys) -> None:
     page = open_map(lang="fr")
     assert page.locator("#auth-toggle").inner_text() == "Se connecter"

@@ -64,9 +64,18 @@ export class Layers extends EventTarget {
   }
 
   // (Re)read GET /layers. A layer whose version changed (an edit, an import, a new style) is
-  // drawn from tile URLs that carry the new version, so the change shows at once.
-  async load() {
-    this.layers = await getJSON("/layers");
+  // drawn from tile URLs that carry the new version, so the change shows at once. Only the
+  // latest read counts: a sign-out during the read a sign-in started must not draw the
+  // signed-in list's private layers without the key (each of their tiles would be a 404); an
+  // earlier caller waits for the latest read.
+  load() {
+    const read = (this.reads = (this.reads || 0) + 1);
+    this.latest = getJSON("/layers").then((listed) => (read === this.reads ? this.apply(listed) : this.latest));
+    return this.latest;
+  }
+
+  apply(listed) {
+    this.layers = listed;
     const first = this.known.size === 0;
     for (const layer of this.layers) {
       if (!this.known.has(layer.slug)) {
