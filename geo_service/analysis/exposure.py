@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_service.analysis.common import DEFAULT_LABELS, layer_ref
+from geo_service.analysis.common import Naming, layer_ref
 from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.domain.kinds import Kind
@@ -32,14 +32,15 @@ from geo_service.store.catalog import LayerRecord
 
 TAILINGS_THEMES = ("settlement", "river", "protected_area")
 MAX_WITHIN_M = 200_000.0
-_NAME = (
-    "COALESCE(NULLIF({a}.name, ''), "
-    + ", ".join(f"NULLIF({{a}}.properties ->> '{k}', '')" for k in DEFAULT_LABELS)
-    + ", {a}.id::text)"
-)
+_LABEL = Naming("listed")  # the analyses' own label: display name, else name, nom, code...
+
+
+def _name(alias: str) -> str:
+    return f"COALESCE({_LABEL.label_sql(alias)}, {alias}.id::text)"
+
 
 _NEAR = f"""
-SELECT s.id, {_NAME.format(a="s")}, s.properties, l.theme, l.slug, t.id, {_NAME.format(a="t")},
+SELECT s.id, {_name("s")}, s.properties, l.theme, l.slug, t.id, {_name("t")},
        t.properties, ST_Distance(t.geom::geography, s.geom::geography) AS d
   FROM features s
   JOIN features t ON t.geom && geo_expand_m(s.geom, :m)
@@ -50,7 +51,7 @@ SELECT s.id, {_NAME.format(a="s")}, s.properties, l.theme, l.slug, t.id, {_NAME.
  ORDER BY s.id, d, t.id
 """
 _SOURCES = f"""
-SELECT s.id, {_NAME.format(a="s")}, s.properties FROM features s
+SELECT s.id, {_name("s")}, s.properties FROM features s
  WHERE s.layer_id = :layer AND (CAST(:feature AS bigint) IS NULL OR s.id = :feature)
  ORDER BY s.id
 """
