@@ -219,6 +219,25 @@ class ZoningSettings(BaseSettings):
     )
 
 
+class MonitoringSettings(BaseSettings):
+    """Site monitoring (store/monitoring.py): photo limits and the smallest count a figure
+    shows to a caller not cleared for the records behind it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GEO_SERVICE_MONITORING_", env_file=".env", extra="ignore"
+    )
+
+    photo_max_bytes: int = Field(
+        default=8 * 1024 * 1024, gt=0, description="Largest accepted visit photo, in bytes."
+    )
+    thumbnail_px: int = Field(default=320, gt=16, le=2048, description="Thumbnail's long side.")
+    min_cell_count: int = Field(
+        default=5,
+        ge=1,
+        description="Below internal clearance, a figure's cell under this count is withheld.",
+    )
+
+
 class Settings:
     """All groups together; one instance per process (see `get_settings`)."""
 
@@ -230,6 +249,7 @@ class Settings:
         self.imports = ImportSettings()
         self.rates = RateLimitSettings()
         self.zoning = ZoningSettings()
+        self.monitoring = MonitoringSettings()
 
 
 @lru_cache

@@ -20,6 +20,7 @@ from geo_service.api import (
     health,
     jobs,
     layers,
+    monitoring,
     openapi,
     tiles,
     web,
@@ -88,7 +89,7 @@ def create_app(
     app.add_middleware(HeadAsGet)  # outermost: everything inside answers a GET
     for module in (
         health, access, jobs, country_risk, features, layers, analysis, zoning, enforcement,
-        tiles, web, openapi,
+        monitoring, tiles, web, openapi,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -3,6 +3,7 @@ visibility, partner keys' limits, CORS, and keys that are wrong or revoked."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +12,7 @@ import mapbox_vector_tile
 import morecantile
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from shapely.geometry import box, mapping
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -84,7 +86,8 @@ def counts(engine: Engine) -> dict[str, int]:
 TABLES = (
     "layers", "features", "feature_history", "audit_log", "api_keys", "zone_transitions",
     "zone_consents", "permit_events", "inspections", "inspection_findings", "inspection_samples",
-    "sanctions", "closure_steps", "closure_censuses", "country_risk",
+    "sanctions", "closure_steps", "closure_censuses", "country_risk", "monitoring_visits",
+    "monitoring_photos", "site_statuses", "incidents", "risks", "corrective_actions", "action_progress",
 )  # fmt: skip
 
 
@@ -123,6 +126,14 @@ PLANNING = {
     ): "editor",
     ("POST", "/layers/{slug}/features/{feature_id}/sanctions/{sanction_id}/censuses"): "editor",
     ("POST", "/country-risk/import"): "editor",
+    ("POST", "/monitoring/visits"): "editor",
+    ("POST", "/monitoring/visits/{visit_id}/photos"): "editor",
+    ("POST", "/monitoring/sites/{slug}/{feature_id}/status"): "editor",
+    ("POST", "/monitoring/incidents"): "editor",
+    ("POST", "/monitoring/incidents/{incident_id}/verification"): "admin",  # or a reviewer
+    ("PUT", "/monitoring/incidents/{incident_id}/risk"): "editor",
+    ("POST", "/monitoring/actions"): "editor",
+    ("POST", "/monitoring/actions/{action_id}/progress"): "editor",
 }
 READS_FOR_ANYONE = {
     ("POST", "/analysis/available-land"),
@@ -193,6 +204,19 @@ PLANNING_BODIES: dict[str, Any] = {
 RISK_CSV = "iso3,category,level\nATA,environmental,moderate\n"  # a country no other test rates
 
 
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (255, 255, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
+PHOTO = _png()
+
+
+MONITORING_IDS = {"/monitoring/visits": "visit", "/monitoring/incidents": "incident",
+                  "/monitoring/actions": "action"}  # fmt: skip
+
+
 def _planning_request(
     slug: str, fid: int, bodies: dict[str, Any], ids: dict[str, int] | None = None
 ) -> dict[tuple[str, str], dict[str, Any]]:
@@ -226,6 +250,40 @@ def _planning_request(
         ("POST", "/country-risk/import"): {
             "url": "/country-risk/import",
             "files": {"file": ("risk.csv", RISK_CSV.encode(), "text/csv")}},
+        **_monitoring_request(ids.get("permit_layer", slug), ids.get("permit", fid), ids),
+    }  # fmt: skip
+
+
+def _monitoring_request(
+    slug: str, fid: int, ids: dict[str, int]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The monitoring writes at site `fid` of `slug`, on the visit, incident and action ids
+    of `ids` (made by the writes before them)."""
+    site = {"layer": slug, "feature_id": fid}
+    incident = f"/monitoring/incidents/{ids.get('incident', 1)}"
+    return {
+        ("POST", "/monitoring/visits"): {
+            "url": "/monitoring/visits", "json": {**site, "visited_on": "2026-11-30"}},
+        ("POST", "/monitoring/visits/{visit_id}/photos"): {
+            "url": f"/monitoring/visits/{ids.get('visit', 1)}/photos",
+            "files": {"file": ("pit.png", PHOTO, "image/png")}},
+        ("POST", "/monitoring/sites/{slug}/{feature_id}/status"): {
+            "url": f"/monitoring/sites/{slug}/{fid}/status",
+            "json": {"effective_on": "2026-11-30", "qualification": "yellow"}},
+        ("POST", "/monitoring/incidents"): {
+            "url": "/monitoring/incidents",
+            "json": {**site, "occurred_on": "2026-11-29", "category": "water", "severity": "low"}},
+        ("POST", "/monitoring/incidents/{incident_id}/verification"): {
+            "url": f"{incident}/verification", "json": {"verdict": "verified"}},
+        ("PUT", "/monitoring/incidents/{incident_id}/risk"): {
+            "url": f"{incident}/risk", "json": {"severity": 2, "likelihood": 3}},
+        ("POST", "/monitoring/actions"): {
+            "url": "/monitoring/actions",
+            "json": {**site, "stakeholder": "government", "description": "Fence the pit",
+                     "recommended_on": "2026-11-30"}},
+        ("POST", "/monitoring/actions/{action_id}/progress"): {
+            "url": f"/monitoring/actions/{ids.get('action', 1)}/progress",
+            "json": {"status": "in_progress", "effective_on": "2026-12-01"}},
     }  # fmt: skip
 
 
@@ -320,6 +378,8 @@ def test_each_planning_write_goes_through_at_its_role(clients, engine) -> None:
                 ids["finding"] = made["findings"][0]["id"]
             elif op[1].endswith("/sanctions"):
                 ids["sanction"] = made["id"]
+            elif op[1] in MONITORING_IDS:
+                ids[MONITORING_IDS[op[1]]] = made["id"]
     finally:
         for slug in ("acc-plan-titles", "acc-plan-zones", "acc-plan-permits"):
             assert clients["admin"].delete(f"/layers/{slug}").status_code == 204
