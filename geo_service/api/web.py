@@ -124,6 +124,18 @@ def map_page(
     return templates.TemplateResponse(request, "map.html", context)
 
 
+@router.get("/field", response_class=HTMLResponse, summary="The field form (monitors, on a phone)")
+def field_page(
+    request: Request,
+    lang: Annotated[str | None, Query(description="Interface language: en or fr.")] = None,
+) -> Response:
+    """Visits and incidents recorded on a phone, queued while offline (web/static/app/field.js)."""
+    chosen = pick_language(lang, request.headers.get("accept-language"))
+    config = {"lang": chosen, "messages": messages(chosen), "version": __version__}
+    context = {"config": config, "lang": chosen, **asset_urls(asset_version())}
+    return templates.TemplateResponse(request, "field.html", context)
+
+
 @router.get("/static/{path:path}", include_in_schema=False)
 async def static(path: str, request: Request, v: AssetVersion = None) -> Response:
     """A file of web/static (404 outside it), with cache headers by kind of file."""
