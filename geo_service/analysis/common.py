@@ -29,6 +29,7 @@ from geo_service.errors import InvalidInput
 from geo_service.problems import msg
 from geo_service.store import catalog, cql2
 from geo_service.store.catalog import LayerRecord
+from geo_service.store.sensitivity import EXACT, Mask, mask_for
 
 Filter = str | dict[str, Any]
 # Attributes carried into the rows: the names listed, "*" for all, None for none.
@@ -62,10 +63,13 @@ def layer_ref(
     return ref
 
 
-def property_filter(filters: Filter | None, alias: str, prefix: str) -> tuple[str, dict[str, Any]]:
+def property_filter(
+    filters: Filter | None, alias: str, prefix: str, hidden: tuple[str, ...] = ()
+) -> tuple[str, dict[str, Any]]:
     """SQL (on `alias`) and bind parameters of a side's filter, compiled by the one filter
     compiler (store/cql2.py) as items and tiles compile theirs; 'TRUE' if empty. A filter is
-    CQL2 text, CQL2 JSON (an object with "op") or a {property: value} equality map."""
+    CQL2 text, CQL2 JSON (an object with "op") or a {property: value} equality map; one on an
+    attribute among `hidden` (those the caller may not see) is InvalidInput."""
     if not filters:
         return "TRUE", {}
     expr: dict[str, Any] | None
@@ -75,7 +79,7 @@ def property_filter(filters: Filter | None, alias: str, prefix: str) -> tuple[st
         expr = cql2.equalities(filters)
     else:
         raise InvalidInput(msg("filter.object"), where={prefix: filters})
-    return cql2.compile_filter(expr, alias=alias, prefix=f"{prefix}_")
+    return cql2.compile_filter(expr, alias=alias, prefix=f"{prefix}_", hidden=hidden)
 
 
 def ref(feature_id: int | None, name: str | None) -> dict[str, Any] | None:
@@ -127,13 +131,24 @@ class Naming:
     side: str
     label: str | None = None
     fields: Fields = None
+    # What the caller may see of the side's layer (store/sensitivity.py): its hidden attributes
+    # are neither labels nor carried, and its geometries are not given when generalised.
+    mask: Mask = EXACT
 
     @classmethod
     def of(
-        cls, session: Session, layer: LayerRecord, side: str, label: str | None, fields: Fields
+        cls,
+        session: Session,
+        layer: LayerRecord,
+        side: str,
+        label: str | None,
+        fields: Fields,
+        who: Principal | None = None,
     ) -> Naming:
-        """A side's naming once its label and fields are known attributes of `layer`; if not,
-        InvalidInput naming the option, the attribute and the layer's attributes."""
+        """A side's naming once its label and fields are known attributes of `layer` that
+        `who` may see; if not, InvalidInput naming the option, the attribute and the layer's
+        attributes."""
+        mask = EXACT if who is None else mask_for(layer, who, prefix=f"{side}_m")
         if fields is not None and fields != "*" and not isinstance(fields, list):
             raise InvalidInput(msg("fields.list", side=side), where={f"{side}_fields": fields})
         asked = {
@@ -143,7 +158,8 @@ class Naming:
         for option, keys in asked.items():
             if any(not isinstance(k, str) or not k for k in keys):
                 raise InvalidInput(msg("fields.empty", option=option), where={option: keys})
-            missing = _missing_attributes(session, layer, keys) if keys else []
+            missing = [k for k in keys if k in mask.hidden]
+            missing += _missing_attributes(session, layer, keys) if keys else []
             if missing:
                 known = ", ".join(_some_attributes(session, layer)) or msg("fields.none")
                 raise InvalidInput(
@@ -157,21 +173,33 @@ class Naming:
                     where={option: missing[0]},
                 )
         carried = list(dict.fromkeys(fields)) if isinstance(fields, list) else fields
-        return cls(side, label, carried)
+        return cls(side, label, carried, mask)
 
     def label_sql(self, alias: str) -> str:
         """The feature's label as text (NULL when it has none)."""
         if self.label is not None:
             return f"NULLIF({alias}.properties ->> :{self.side}_label, '')"
-        defaults = ", ".join(f"NULLIF({alias}.properties ->> '{k}', '')" for k in DEFAULT_LABELS)
-        return f"COALESCE(NULLIF({alias}.name, ''), {defaults})"
+        defaults = ", ".join(
+            f"NULLIF({alias}.properties ->> '{k}', '')"
+            for k in DEFAULT_LABELS
+            if k not in self.mask.hidden
+        )
+        return f"COALESCE(NULLIF({self.mask.name(alias + '.name')}, ''), {defaults})"
 
     def properties_sql(self, alias: str) -> str:
-        """The feature's attributes when the rows carry some, else NULL."""
-        return f"{alias}.properties" if self.fields is not None else "CAST(NULL AS jsonb)"
+        """The feature's attributes the caller may see when the rows carry some, else NULL."""
+        if self.fields is None:
+            return "CAST(NULL AS jsonb)"
+        return self.mask.properties(f"{alias}.properties")
+
+    @property
+    def exact(self) -> bool:
+        """Whether the caller sees the side's geometries as they are (else none are given)."""
+        return self.mask.grid_m is None
 
     def params(self) -> dict[str, Any]:
-        return {f"{self.side}_label": self.label} if self.label is not None else {}
+        label = {f"{self.side}_label": self.label} if self.label is not None else {}
+        return label | self.mask.params()
 
     def ref(
         self, feature_id: int | None, name: str | None, properties: dict[str, Any] | None

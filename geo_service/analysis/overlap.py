@@ -136,10 +136,10 @@ def overlap(
     if min_overlap_ha < 0:
         raise InvalidInput(msg("overlap.negative"), where={"min_overlap_ha": 0})
     src, tgt = layer_ref(session, source, who), layer_ref(session, target, who)
-    s_name = Naming.of(session, src, "source", source_label, source_fields)
-    t_name = Naming.of(session, tgt, "target", target_label, target_fields)
-    s_sql, s_params = property_filter(source_filter, "f", "sf")
-    t_sql, t_params = property_filter(target_filter, "f", "tf")
+    s_name = Naming.of(session, src, "source", source_label, source_fields, who)
+    t_name = Naming.of(session, tgt, "target", target_label, target_fields, who)
+    s_sql, s_params = property_filter(source_filter, "f", "sf", s_name.mask.hidden)
+    t_sql, t_params = property_filter(target_filter, "f", "tf", t_name.mask.hidden)
     params = {
         **s_params,
         **t_params,
@@ -148,7 +148,7 @@ def overlap(
         "src": src.id,
         "tgt": tgt.id,
         "min_ha": min_overlap_ha,
-        "with_geometry": with_geometry,
+        "with_geometry": with_geometry and s_name.exact and t_name.exact,
     }
     parts = {
         "source_filter": s_sql,

@@ -138,10 +138,10 @@ def nearest(
     if within_m is not None and within_m < 0:
         raise InvalidInput(msg("proximity.negative"), where={"within_m": within_m})
     src, tgt = layer_ref(session, source, who), layer_ref(session, target, who)
-    s_name = Naming.of(session, src, "source", source_label, source_fields)
-    t_name = Naming.of(session, tgt, "target", target_label, target_fields)
-    s_sql, s_params = property_filter(source_filter, "f", "sf")
-    t_sql, t_params = property_filter(target_filter, "f", "tf")
+    s_name = Naming.of(session, src, "source", source_label, source_fields, who)
+    t_name = Naming.of(session, tgt, "target", target_label, target_fields, who)
+    s_sql, s_params = property_filter(source_filter, "f", "sf", s_name.mask.hidden)
+    t_sql, t_params = property_filter(target_filter, "f", "tf", t_name.mask.hidden)
     sql = _NEAREST.format(
         source_filter=s_sql,
         target_filter=t_sql,
@@ -163,7 +163,7 @@ def nearest(
             "k": k,
             "probe": max(16, 8 * (k or 1)),
             "everywhere": _EVERYWHERE_M,
-            "with_geometry": with_geometry,
+            "with_geometry": with_geometry and s_name.exact and t_name.exact,
         },
     )
     rows = []

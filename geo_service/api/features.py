@@ -24,6 +24,7 @@ from geo_service.api.openapi import MEDIA_TYPE as OPENAPI_MEDIA_TYPE
 from geo_service.api.params import check_properties, filters_on_properties
 from geo_service.api.responses import GeoJSONResponse, JSONResponse
 from geo_service.db.models import Layer
+from geo_service.domain.access import Principal
 from geo_service.errors import InvalidCRS, InvalidInput
 from geo_service.io.write import csv_lines
 from geo_service.problems import joined, msg
@@ -33,6 +34,7 @@ from geo_service.store import layers as store
 from geo_service.store.crs import CRS84, LISTED_CRS, Crs, parse_crs
 from geo_service.store.queryables import queryables as layer_queryables
 from geo_service.store.queryables import typed_value
+from geo_service.store.sensitivity import audit_read, mask_for
 
 router = APIRouter(tags=["OGC API Features"])
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates" / "ogc")
@@ -312,7 +314,11 @@ def queryables(request: Request, slug: str, session: DbSession, who: Caller) -> 
         "$id": f"{base_url(request)}/collections/{slug}/queryables",
         "type": "object",
         "title": layer.title,
-        "properties": _queryables(session, layer),
+        "properties": {
+            k: v
+            for k, v in _queryables(session, layer).items()
+            if k not in mask_for(layer, who).hidden
+        },
         "additionalProperties": False,
     }
     return JSONResponse(doc, media_type="application/schema+json")
@@ -385,10 +391,14 @@ def selection_for(
     where: FilterParams,
     datetime: str | None = None,
     sortby: str | None = None,
+    *,
+    who: Principal,
 ) -> tuple[select.Selection, dict[str, Any]]:
     """The features of `layer` a request selects (bbox, filter, property=value, datetime,
-    sortby), as items and exports read them, and the layer's queryables."""
-    names = _queryables(session, layer)
+    sortby), as items and exports read them, as `who` may see them, and the layer's
+    queryables that `who` may see (store/sensitivity.py)."""
+    mask = mask_for(layer, who)
+    names = {k: v for k, v in _queryables(session, layer).items() if k not in mask.hidden}
     equal = {k: typed_value(v, names.get(k)) for k, v in check_properties(request, names).items()}
     selection = select.Selection(
         layer.id,
@@ -399,6 +409,7 @@ def selection_for(
         bbox_crs=in_crs,
         filter_crs=where.crs,
         queryables=names,
+        mask=mask,
     )
     return selection, names
 
@@ -450,7 +461,9 @@ def items(
     f: OutputFormat = None,
 ) -> Response:
     layer = store.get_layer(session, slug, who)
-    selection, names = selection_for(request, session, layer, bbox, in_crs, where, datetime, sortby)
+    selection, names = selection_for(
+        request, session, layer, bbox, in_crs, where, datetime, sortby, who=who
+    )
     picked = _picked(properties, names)
     fmt = wants(request, f)
     if fmt == "csv":
@@ -463,6 +476,7 @@ def items(
             headers={"Content-Disposition": f'inline; filename="{slug}.csv"', **_cache(layer)},
         )
     page = select.page(session, selection, limit, offset, crs=crs, properties=picked)
+    audit_read(session, who, layer, page.returned, "items")
     head = {
         "type": "FeatureCollection",
         "numberMatched": page.matched,
@@ -500,7 +514,8 @@ def item(
     f: OutputFormat = None,
 ) -> Response:
     layer = store.get_layer(session, slug, who)
-    body, version = select.feature(session, layer.id, feature_id, slug, crs)
+    body, version = select.feature(session, layer.id, feature_id, slug, crs, mask_for(layer, who))
+    audit_read(session, who, layer, 1, "item")
     url = f"{base_url(request)}/collections/{slug}/items/{feature_id}"
     if wants(request, f) == "html":
         doc = {**orjson.loads(body), "links": _alternates(url, "html")}

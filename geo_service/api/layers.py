@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,6 +26,7 @@ from geo_service.api.responses import JSONResponse
 from geo_service.db.models import Layer
 from geo_service.domain.access import Principal, Role, check_visibility
 from geo_service.domain.kinds import Kind
+from geo_service.domain.sensitivity import Level
 from geo_service.io import raster
 from geo_service.io.formats import FORMATS, export_format
 from geo_service.io.load import ImportOptions, import_file, preview_file
@@ -34,6 +36,7 @@ from geo_service.io.write import export
 from geo_service.problems import current_language, in_language, msg
 from geo_service.store import features as select
 from geo_service.store import layers as store
+from geo_service.store.sensitivity import SENSITIVITY, audit_read, mask_for
 
 router = APIRouter(tags=["layers"])
 
@@ -104,6 +107,21 @@ class LayerUpdate(BaseModel):
     shared_groups: Names | None = None
     description: str | None = Field(default=None, max_length=10000)
     attribution: str | None = Field(default=None, max_length=2000)
+    sensitivity: Level | None = Field(
+        default=None,
+        description="Below this clearance a caller sees locations generalised (admin only).",
+    )
+    attribute_sensitivity: dict[str, Level] | None = Field(
+        default=None,
+        description="{attribute: level}: below it a caller does not see the "
+        "attribute (admin only).",
+    )
+    generalise: Literal["grid", "admin"] | None = Field(
+        default=None, description="How a location is generalised: a grid cell or its admin area."
+    )
+    generalise_m: int | None = Field(
+        default=None, ge=100, le=1_000_000, description="The grid's cell, in metres."
+    )
 
 
 def _manager(who: Caller) -> Principal:
@@ -119,6 +137,13 @@ def _describe(session: Session, layer: Layer, who: Principal) -> dict[str, Any]:
     description = store.describe_layer(session, layer)
     description["can_manage"] = store.may_manage(layer, who)
     description["import_mapping"] = layer.import_mapping
+    if who.is_admin:
+        description |= {key: getattr(layer, key) for key in SENSITIVITY}
+    hidden = mask_for(layer, who).hidden
+    if hidden and isinstance(description.get("attributes"), dict):
+        description["attributes"] = {
+            k: v for k, v in description["attributes"].items() if k not in hidden
+        }
     if layer.storage == "raster" and layer.raster_path and Path(layer.raster_path).exists():
         info = raster.describe(Path(layer.raster_path))
         description["extent"] = info.pop("extent")
@@ -365,10 +390,20 @@ def export_layer(
 ) -> FileResponse:
     fmt = export_format(format)
     layer = store.get_layer(session, slug, who)
-    selection, _ = selection_for(request, session, layer, bbox, in_crs, where, sortby=sortby)
+    selection, _ = selection_for(
+        request, session, layer, bbox, in_crs, where, sortby=sortby, who=who
+    )
     folder = Path(tempfile.mkdtemp(prefix="export-"))
+    read = [0]
+
+    def counted(rows: Iterator[select.Row]) -> Iterator[select.Row]:
+        for row in rows:
+            read[0] += 1
+            yield row
+
     try:
-        path = export(select.rows(session, selection), fmt, layer.slug, folder)
+        path = export(counted(select.rows(session, selection)), fmt, layer.slug, folder)
+        audit_read(session, who, layer, read[0], "export")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -66,6 +66,13 @@ class Layer(Base):
     sort_order: Mapped[int] = mapped_column(Integer, server_default="0")
     # The field and value mapping its files are imported with, reused by a re-import (0007).
     import_mapping: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    # How sensitive its locations and attributes are (0013, domain/sensitivity.py): a caller
+    # cleared below `sensitivity` sees geometries generalised (`generalise`: a grid of
+    # `generalise_m` metres or the containing admin area), below an attribute's level not it.
+    sensitivity: Mapped[str] = mapped_column(Text, server_default="public")
+    attribute_sensitivity: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
+    generalise: Mapped[str] = mapped_column(Text, server_default="grid")
+    generalise_m: Mapped[int] = mapped_column(Integer, server_default="10000")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -10,7 +10,7 @@ indexed query on `layers`, so that a tile's cache key and ETag always carry the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
@@ -24,7 +24,8 @@ from geo_service.store.queryables import found_attributes
 
 _LOOKUP = """
 SELECT slug, id, version, kind, storage, visibility, raster_path,
-       extract(epoch FROM created_at)::text, theme
+       extract(epoch FROM created_at)::text, theme,
+       sensitivity, attribute_sensitivity, generalise, generalise_m
   FROM layers l
  WHERE slug = ANY(%(slugs)s) AND {visible}
 """
@@ -71,6 +72,11 @@ class LayerRecord:
     raster_path: str | None
     stamp: str
     theme: str | None = None
+    # How sensitive it is (0013, store/sensitivity.py).
+    sensitivity: str = "public"
+    attribute_sensitivity: dict[str, str] = field(default_factory=dict)
+    generalise: str = "grid"
+    generalise_m: int = 10000
 
     @property
     def cache_part(self) -> str:

@@ -161,9 +161,13 @@ class Compiler:
     queryables: Iterable[str] | None = None
     crs: Crs = STORAGE
     params: dict[str, Any] = field(default_factory=dict)
+    # Attributes the caller may not see (store/sensitivity.py): filtering on them would leak
+    # them, so they are unknown to it, `name` included.
+    hidden: Iterable[str] = ()
 
     def __post_init__(self) -> None:
         self._allowed = None if self.queryables is None else set(self.queryables)
+        self._hidden = set(self.hidden)
         self._dispatch = self._handlers()
 
     # -- bind parameters and operands -----------------------------------------------------------
@@ -177,8 +181,9 @@ class Compiler:
     def _property(self, name: str) -> _Operand:
         if name in GEOMETRY_NAMES:
             return _Operand(f"{self.alias}.geom", "geometry")
-        if self._allowed is not None and name not in self._allowed and name not in _COLUMNS:
-            listed = ", ".join(sorted(self._allowed)[:40])
+        unknown = self._allowed is not None and name not in self._allowed and name not in _COLUMNS
+        if unknown or name in self._hidden:
+            listed = ", ".join(sorted(set(self._allowed or ()) - self._hidden)[:40])
             raise _bad(
                 msg("filter.unknown_property", name=name[:100], queryables=listed), name[:100]
             )
@@ -483,9 +488,11 @@ def compile_filter(
     placeholder: str = ":{}",
     queryables: Iterable[str] | None = None,
     crs: Crs = STORAGE,
+    hidden: Iterable[str] = (),
 ) -> tuple[str, dict[str, Any]]:
-    """SQL (on features `alias`) and bind parameters of a CQL2 JSON filter; 'TRUE' for None."""
+    """SQL (on features `alias`) and bind parameters of a CQL2 JSON filter; 'TRUE' for None.
+    A property among `hidden` is refused as one that is not a queryable."""
     if expr is None:
         return "TRUE", {}
-    compiler = Compiler(alias, prefix, placeholder, queryables, crs)
+    compiler = Compiler(alias, prefix, placeholder, queryables, crs, hidden=hidden)
     return compiler.condition(expr), compiler.params

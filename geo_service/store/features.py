@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 
 from geo_service.db.access import visible
 from geo_service.domain.access import Principal
+from geo_service.domain.sensitivity import clearance
 from geo_service.errors import InvalidInput, UnknownFeature
 from geo_service.problems import msg
 from geo_service.store.cql2 import compile_filter
 from geo_service.store.crs import STORAGE, Crs, from_storage, to_storage
+from geo_service.store.sensitivity import EXACT, Mask, of_layers
 
 GEODESIC_JSON = """CASE ST_Dimension(f.geom)
     WHEN 2 THEN json_build_object('area_ha', ST_Area(f.geom::geography) / 10000,
@@ -30,27 +32,32 @@ GEODESIC_JSON = """CASE ST_Dimension(f.geom)
     END"""
 DIGITS = 7  # decimal places of degrees in GeoJSON: about 1 cm on the ground
 METRIC_DIGITS = 3  # of metres, in a projected CRS: a millimetre
-# The display name is the fallback for properties.name; an attribute "name" of its own wins.
-PROPERTIES_JSON = "jsonb_build_object('name', f.name) || f.properties"
 
 
-def feature_json(crs: Crs = STORAGE, measured: bool = False, picked: bool = False) -> str:
+def feature_json(
+    crs: Crs = STORAGE, measured: bool = False, picked: bool = False, mask: Mask = EXACT
+) -> str:
     """SQL of a GeoJSON Feature of `f` with coordinates in `crs`; `measured` adds its geodesic
     measures (a foreign member, RFC 7946 6.1): area (ha) and perimeter (m) of a polygon,
-    length (m) of a line; `picked` keeps only the properties named in :picked (a text[])."""
+    length (m) of a line; `picked` keeps only the properties named in :picked (a text[]).
+    `mask` (store/sensitivity.py) generalises the geometry and drops hidden attributes; a
+    generalised feature has no measures."""
     digits = DIGITS if crs.srid == 4326 else METRIC_DIGITS
-    properties = PROPERTIES_JSON
+    # The display name is the fallback for properties.name; an attribute "name" of its own wins.
+    properties = mask.properties(
+        f"jsonb_build_object('name', {mask.name('f.name')}) || f.properties"
+    )
     if picked:
         properties = (
             f"(SELECT coalesce(jsonb_object_agg(e.key, e.value), '{{}}'::jsonb) "
-            f"FROM jsonb_each({PROPERTIES_JSON}) e WHERE e.key = ANY(CAST(:picked AS text[])))"
+            f"FROM jsonb_each({properties}) e WHERE e.key = ANY(CAST(:picked AS text[])))"
         )
     members = (
         f"'type', 'Feature', 'id', f.id, "
-        f"'geometry', ST_AsGeoJSON({from_storage('f.geom', crs)}, {digits})::json, "
+        f"'geometry', ST_AsGeoJSON({from_storage(mask.geometry('f.geom'), crs)}, {digits})::json, "
         f"'properties', {properties}"
     )
-    if measured:
+    if measured and mask.grid_m is None:
         members += f", 'geodesic', {GEODESIC_JSON}"
     return f"json_build_object({members})"
 
@@ -69,6 +76,7 @@ class Selection:
     bbox_crs: Crs = STORAGE
     filter_crs: Crs = STORAGE
     queryables: Iterable[str] | None = None
+    mask: Mask = EXACT
 
     def where(self, placeholder: str = ":{}") -> tuple[str, dict[str, Any]]:
         clauses = [f"f.layer_id = {placeholder.format('layer_id')}"]
@@ -87,7 +95,7 @@ class Selection:
         if self.filter is not None:
             sql, filter_params = compile_filter(
                 self.filter, placeholder=placeholder, queryables=self.queryables,
-                crs=self.filter_crs,
+                crs=self.filter_crs, hidden=self.mask.hidden,
             )  # fmt: skip
             clauses.append(sql)
             params.update(filter_params)
@@ -107,6 +115,11 @@ class Selection:
         terms: list[tuple[str, str]] = []
         params: dict[str, Any] = {}
         for n, (name, descending) in enumerate(self.sortby):
+            if name in self.mask.hidden:
+                raise InvalidInput(
+                    msg("filter.unknown_property", name=name[:100], queryables="-"),
+                    where={"sortby": name[:100]},
+                )
             if name == "id":
                 expr = "f.id"
             elif name == "name":
@@ -185,27 +198,42 @@ def page(
             SELECT (SELECT count(*) FROM features f WHERE {where}),
                    count(*),
                    coalesce(json_agg(p.feature ORDER BY {outer}), '[]')::text
-              FROM (SELECT {keys}, {feature_json(crs, picked=properties is not None)} AS feature
+              FROM (SELECT {keys},
+                           {feature_json(crs, picked=properties is not None, mask=selection.mask)}
+                           AS feature
                       FROM features f WHERE {where}
                      ORDER BY {inner} LIMIT :limit OFFSET :offset) p
             """
         ),
-        {**params, **order_params, "limit": limit, "offset": offset, "picked": properties},
+        {
+            **params,
+            **order_params,
+            **selection.mask.params(),
+            "limit": limit,
+            "offset": offset,
+            "picked": properties,
+        },
     ).one()
     return Page(matched=row[0], returned=row[1], features=row[2].encode())
 
 
 def feature(
-    session: Session, layer_id: int, feature_id: int, slug: str, crs: Crs = STORAGE
+    session: Session,
+    layer_id: int,
+    feature_id: int,
+    slug: str,
+    crs: Crs = STORAGE,
+    mask: Mask = EXACT,
 ) -> tuple[bytes, int]:
     """One feature as GeoJSON bytes (coordinates in `crs`) with its geodesic measures
-    (`geodesic`: area_ha and perimeter_m, or length_m), and its version (for the ETag)."""
+    (`geodesic`: area_ha and perimeter_m, or length_m), and its version (for the ETag);
+    as `mask` lets its reader see it."""
     row = session.execute(
         text(
-            f"SELECT {feature_json(crs, measured=True)}::text, f.version FROM features f "
+            f"SELECT {feature_json(crs, measured=True, mask=mask)}::text, f.version FROM features f "
             "WHERE f.layer_id = :layer_id AND f.id = :id"
         ),
-        {"layer_id": layer_id, "id": feature_id},
+        {"layer_id": layer_id, "id": feature_id, **mask.params()},
     ).first()
     if row is None:
         raise UnknownFeature(
@@ -227,16 +255,18 @@ def rows(
     session: Session, selection: Selection, limit: int | None = None, offset: int = 0
 ) -> Iterator[Row]:
     """Matching features in the selection's order, streamed from a server-side cursor (for
-    exports and CSV pages); geometries in EPSG:4326."""
+    exports and CSV pages); geometries in EPSG:4326, as the selection's mask shows them."""
     where, params = selection.where()
     terms, order_params = selection.order()
+    mask = selection.mask
     result = session.execute(
         text(
-            f"SELECT f.id, f.name, f.properties, ST_AsBinary(f.geom) FROM features f "
+            f"SELECT f.id, {mask.name('f.name')}, {mask.properties('f.properties')},"
+            f" ST_AsBinary({mask.geometry('f.geom')}) FROM features f "
             f"WHERE {where} ORDER BY {', '.join(f'{e} {d}' for e, d in terms)} "
             "LIMIT :limit OFFSET :offset"
         ),
-        {**params, **order_params, "limit": limit, "offset": offset},
+        {**params, **order_params, **mask.params(), "limit": limit, "offset": offset},
         execution_options={"stream_results": True, "yield_per": 2000},
     )
     for fid, name, props, wkb in result:
@@ -257,24 +287,26 @@ def search(session: Session, query: str, who: Principal, limit: int = 20) -> lis
     if not pattern:
         return []
     readable, access = visible(who, "l")
-    name = _FOLD.format("coalesce(f.name, '')")
-    code = _FOLD.format("coalesce(f.properties ->> 'code', '')")
+    geom, props, shown = of_layers("f.geom", "f.properties", "f.name", "l", ":level")
+    name = _FOLD.format(f"coalesce({shown}, '')")
+    code = _FOLD.format(f"coalesce({props} ->> 'code', '')")
     needle = _FOLD.format(":q")
     result = session.execute(
         text(
             f"""
-            SELECT l.slug, l.title, l.kind, f.id, f.name, f.properties ->> 'code',
-                   ST_XMin(f.geom), ST_YMin(f.geom), ST_XMax(f.geom), ST_YMax(f.geom),
-                   ST_X(ST_PointOnSurface(f.geom)), ST_Y(ST_PointOnSurface(f.geom))
+            SELECT l.slug, l.title, l.kind, f.id, {shown}, {props} ->> 'code',
+                   ST_XMin(g.geom), ST_YMin(g.geom), ST_XMax(g.geom), ST_YMax(g.geom),
+                   ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom))
               FROM features f JOIN layers l ON l.id = f.layer_id
+              CROSS JOIN LATERAL (SELECT {geom} AS geom) g
              WHERE ({name} LIKE '%' || {needle} || '%' OR {code} LIKE '%' || {needle} || '%')
                AND {readable}
              ORDER BY ({name} LIKE {needle} || '%' OR {code} LIKE {needle} || '%') DESC,
-                      length(f.name), f.id
+                      length({shown}), f.id
              LIMIT :limit
             """
         ),
-        {"q": pattern, "limit": limit, **access},
+        {"q": pattern, "limit": limit, "level": clearance(who).value, **access},
     )
     return [
         {

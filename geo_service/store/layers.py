@@ -49,6 +49,7 @@ from geo_service.errors import (
 )
 from geo_service.problems import joined, msg
 from geo_service.store import catalog, zoning
+from geo_service.store.sensitivity import SENSITIVITY
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # Sort orders of layers are this far apart: a layer moved between two takes the middle.
@@ -115,7 +116,7 @@ def _metadata(layer: Layer) -> dict[str, Any]:
         key: getattr(layer, key)
         for key in ("slug", "title", "title_fr", "title_en", "kind", "visibility",
                     "description", "attribution", "theme", "owner", "shared_with",
-                    "shared_groups", "style", "sort_order")
+                    "shared_groups", "style", "sort_order", *SENSITIVITY)
     }  # fmt: skip
 
 
@@ -189,6 +190,15 @@ def update_layer(session: Session, slug: str, who: Principal, /, **changes: Any)
         layer.theme = check_theme(changes.pop("theme"))
     if changes.get("visibility") is not None:
         check_visibility(changes["visibility"])
+    settings = {k: changes.pop(k) for k in SENSITIVITY if changes.get(k) is not None}
+    if settings:
+        who.require(Role.admin, msg("access.manage_layer"))
+        for key, value in settings.items():
+            if key == "attribute_sensitivity":
+                value = {name: str(level) for name, level in value.items()}
+            elif key != "generalise_m":
+                value = str(value)
+            setattr(layer, key, value)
     if "style" in changes:
         layer.style = _style(session, layer, check_style(changes["style"] or {}))
     for key in _CLEARABLE:

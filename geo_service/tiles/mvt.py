@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from geo_service.domain.access import Principal
 from geo_service.domain.registry import KINDS, LIST_FIELDS
 from geo_service.errors import NotFound
 from geo_service.problems import msg
@@ -43,6 +44,7 @@ from geo_service.store import cql2
 from geo_service.store.catalog import LayerRecord
 from geo_service.store.crs import STORAGE, Crs, parse_crs
 from geo_service.store.queryables import queryables, typed_value, unknown_parameters
+from geo_service.store.sensitivity import EXACT, Mask, mask_for
 
 EXTENT = 4096
 BUFFER = 256
@@ -139,16 +141,51 @@ coalesce((
 ), ''::bytea)"""
 
 
+# One MVT layer of a layer its reader sees generalised (store/sensitivity.py): which tiles hold
+# a feature is decided on the geometry it is shown with, never on the exact one, so that a
+# tile at zoom 18 does not place it better than its grid does.
+_MASKED_SQL = """
+coalesce((
+  SELECT ST_AsMVT(m.*, %(slug{i})s, {extent}, 'geom', 'fid' ORDER BY m.fid)
+    FROM (
+      SELECT c.id AS fid, c.id, c.name, {columns},
+             ST_AsMVTGeom(c.g, ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {extent}, {buffer}, true)
+             AS geom
+        FROM (
+          SELECT f.id, {name} AS name, {properties} AS properties,
+                 ST_Transform({geom}, 3857) AS g
+            FROM features f
+           WHERE f.layer_id = %(layer{i})s AND {where}
+          OFFSET 0
+        ) c
+       WHERE ST_Intersects(c.g, ST_TileEnvelope(%(z)s, %(x)s, %(y)s))
+    ) m
+   WHERE m.geom IS NOT NULL
+), ''::bytea)"""
+
+
+def _layer_sql(i: int, kind: str, properties: tuple[str, ...] | None, where: str,
+               mask: Mask) -> str:  # fmt: skip
+    columns = _columns(i, kind, properties)
+    if mask.exact:
+        return _LAYER_SQL.replace("{i}", str(i)).format(
+            extent=EXTENT, buffer=BUFFER, columns=columns, where=where
+        )
+    ph = "%({})s"
+    return _MASKED_SQL.replace("{i}", str(i)).format(
+        extent=EXTENT, buffer=BUFFER, columns=columns, where=where, name=mask.name("f.name"),
+        properties=mask.properties("f.properties", ph), geom=mask.geometry("f.geom", ph),
+    )  # fmt: skip
+
+
 @lru_cache(maxsize=256)
-def tile_sql(shape: tuple[tuple[str, tuple[str, ...] | None, str], ...]) -> str:
+def tile_sql(shape: tuple[tuple[str, tuple[str, ...] | None, str, Mask], ...]) -> str:
     """The statement for layers of these (kind, properties, filter SQL): its text depends only
     on them (values are parameters), so psycopg prepares it once per connection and reuses
     the plan."""
     parts = [
-        _LAYER_SQL.replace("{i}", str(i)).format(
-            extent=EXTENT, buffer=BUFFER, columns=_columns(i, kind, properties), where=where
-        )
-        for i, (kind, properties, where) in enumerate(shape)
+        _layer_sql(i, kind, properties, where, mask)
+        for i, (kind, properties, where, mask) in enumerate(shape)
     ]
     return "SELECT " + "\n || ".join(parts)
 
@@ -240,22 +277,37 @@ def check_tile(z: int, x: int, y: int, maxzoom: int) -> None:
         )
 
 
+def masks(layers: list[LayerRecord], who: Principal) -> list[Mask]:
+    """What `who` may see of each layer of a tile (store/sensitivity.py)."""
+    return [mask_for(layer, who, prefix=f"m{i}") for i, layer in enumerate(layers)]
+
+
 def render(
-    conn: Connection, layers: list[LayerRecord], z: int, x: int, y: int, query: TileQuery
+    conn: Connection,
+    layers: list[LayerRecord],
+    z: int,
+    x: int,
+    y: int,
+    query: TileQuery,
+    seen: list[Mask] | None = None,
 ) -> bytes:
     """The MVT bytes of tile z/x/y (XYZ, origin top-left) holding one MVT layer per layer,
-    named by slug; b"" when no feature intersects the tile."""
+    named by slug, each as its mask in `seen` shows it (exact when None); b"" when no feature
+    intersects the tile. A property hidden by a layer's mask is unknown to its filter."""
     condition = query.condition
+    seen = seen or [EXACT] * len(layers)
     wheres = []
     params: dict[str, object] = {}
-    for i in range(len(layers)):
+    for i, mask in enumerate(seen):
         where, bound = cql2.compile_filter(
-            condition, prefix=f"q{i}_", placeholder="%({})s", crs=query.filter_crs
-        )
+            condition, prefix=f"q{i}_", placeholder="%({})s", crs=query.filter_crs,
+            hidden=mask.hidden,
+        )  # fmt: skip
         wheres.append(where)
-        params |= bound
+        params |= bound | mask.params()
     shape = tuple(
-        (layer.kind, query.properties, where) for layer, where in zip(layers, wheres, strict=True)
+        (layer.kind, query.properties, where, mask)
+        for layer, where, mask in zip(layers, wheres, seen, strict=True)
     )
     params |= {
         "z": z,

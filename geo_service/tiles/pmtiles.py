@@ -17,7 +17,7 @@ from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 from sqlalchemy import Connection
 
-from geo_service.domain.access import OPERATOR
+from geo_service.domain.access import OPERATOR, Principal
 from geo_service.errors import Forbidden, InvalidInput
 from geo_service.problems import msg
 from geo_service.settings import TileSettings
@@ -73,12 +73,14 @@ def export(
     )
     if not document.get("vector_layers") or document["bounds"] == tilejson.WORLD:
         raise InvalidInput(msg("pmtiles.empty", layer=slug), where={"layer": slug})
+    # Whoever may read the archive: its sensitive locations and attributes as anyone sees them.
+    anyone = mvt.masks(layers, Principal(None))
     written = empty = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as f:
         writer = Writer(f)
         for done, (tile_id, tile) in enumerate(tiles, 1):
-            data = mvt.render(conn, layers, tile.z, tile.x, tile.y, mvt.TileQuery())
+            data = mvt.render(conn, layers, tile.z, tile.x, tile.y, mvt.TileQuery(), anyone)
             if data:
                 writer.write_tile(tile_id, gzip.compress(data, compresslevel=6, mtime=0))
                 written += 1

@@ -109,14 +109,18 @@ def vector_tile(
         layers = catalog.lookup(conn, slugs, who, settings.tiles)
         catalog.check_storage(layers, "vector")
         query = mvt.checked_query(conn, layers, query)
+        seen = mvt.masks(layers, who)
         group = "|".join(layer.cache_part for layer in layers)
-        key = f"mvt|{group}|{z}/{x}/{y}|{query.cache_part}"
+        # What the caller may see of each layer is part of the key (and so of the ETag): a
+        # generalised tile and an exact one never stand for each other.
+        sees = "|".join(mask.cache_part for mask in seen)
+        key = f"mvt|{group}|{z}/{x}/{y}|{query.cache_part}|{sees}"
         return _answer(
             cache_for(settings),
             ",".join(slugs),
             group,
             key,
-            lambda: mvt.render(conn, layers, z, x, y, query),
+            lambda: mvt.render(conn, layers, z, x, y, query, seen),
             if_none_match,
             MVT_TYPE,
             settings.tiles.tile_max_age,
