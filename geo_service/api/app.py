@@ -21,6 +21,7 @@ from geo_service.api import (
     jobs,
     layers,
     monitoring,
+    monitoring_figures,
     openapi,
     tiles,
     web,
@@ -89,7 +90,7 @@ def create_app(
     app.add_middleware(HeadAsGet)  # outermost: everything inside answers a GET
     for module in (
         health, access, jobs, country_risk, features, layers, analysis, zoning, enforcement,
-        monitoring, tiles, web, openapi,
+        monitoring_figures, monitoring, tiles, web, openapi,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

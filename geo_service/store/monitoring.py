@@ -1,583 +1,506 @@
-"""The monitoring register (migration 0012): visits and their photos, site statuses over time,
-incidents with their verification and risk rating, corrective actions and their progress. The
-vocabulary and the arithmetic are domain/monitoring.py's; this module reads and writes.
-
-Entries from the field carry an `entry_key`: a second send of the same entry (a retry after a
-lost answer) finds the row the first one wrote and writes nothing, even when both arrive at once
-(`INSERT ... ON CONFLICT DO NOTHING` on the unique key):
-
-    >>> record_visit(session, layer, 12, editor, {"visited_on": day}, entry_key="k1")[1]
-    True
-    >>> record_visit(session, layer, 12, editor, {"visited_on": day}, entry_key="k1")[1]
-    False
-"""
+"""The monitoring register (migration 0012): visits and their photos, site status history,
+incidents with their verification and risk, corrective actions and their progress. The
+vocabulary is domain/monitoring.py's. Repeated sends of one field form (same entry_key) make one
+row: inserts go through ON CONFLICT (entry_key) DO NOTHING, then read the row that won."""
 
 from __future__ import annotations
 
 import hashlib
 import io
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_service.db import audit
 from geo_service.db.models import Layer
-from geo_service.domain import monitoring as vocabulary
-from geo_service.domain.access import Principal
-from geo_service.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from geo_service.domain import monitoring as vocab
+from geo_service.domain.access import Principal, Role
+from geo_service.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedFormat,
+)
 from geo_service.problems import msg
 from geo_service.store import layers as store
 
 REVIEWER_GROUP = "reviewer"
-IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+_IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
-def _rows(session: Session, sql: str, **params: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in session.execute(text(sql), params).mappings()]
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """Dates and times as ISO text, for JSON."""
-    return {k: v.isoformat() if isinstance(v, date | datetime) else v for k, v in row.items()}
-
-
-def _site(session: Session, layer: Layer, feature_id: int) -> None:
-    store.get_feature(session, layer, feature_id)
-
-
-def _not_future(field: str, day: date | None) -> None:
-    if day is not None and day > date.today():
-        raise InvalidInput(msg("monitoring.future", field=field, day=day.isoformat()),
-                           where={"body": field})  # fmt: skip
+def _row(row: Any) -> dict[str, Any]:
+    out = {k: _iso(v) for k, v in row._mapping.items()}
+    if "position" in out:
+        out["position"] = orjson.loads(out["position"]) if out["position"] else None
+    return out
 
 
 def _point(position: dict[str, float] | None) -> str | None:
     return None if position is None else f"SRID=4326;POINT({position['lon']} {position['lat']})"
 
 
-def _keyed_insert(
-    session: Session, table: str, layer: Layer, feature_id: int, values: dict[str, Any],
-    entry_key: str | None,
-) -> tuple[int, bool]:  # fmt: skip
-    """Insert one row; with an entry key already stored, the id of that row and False."""
-    columns = ["layer_id", "feature_id", "entry_key", *values]
-    placeholders = ["ST_GeomFromEWKT(:position)" if c == "position" else f":{c}" for c in columns]
-    params = {"layer_id": layer.id, "feature_id": feature_id, "entry_key": entry_key, **values}
-    new = session.execute(
-        text(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(placeholders)}) "
-            "ON CONFLICT (entry_key) DO NOTHING RETURNING id"
-        ),
-        params,
-    ).scalar()
-    if new is not None:
-        return int(new), True
-    old = session.execute(
-        text(f"SELECT id, layer_id, feature_id FROM {table} WHERE entry_key = :k"),
-        {"k": entry_key},
-    ).one()
-    if (old.layer_id, old.feature_id) != (layer.id, feature_id):
-        raise Conflict(
-            msg("monitoring.entry_elsewhere", key=entry_key, what=table, id=old.id),
-            where={"body": "entry_key"},
+def site(session: Session, slug: str, feature_id: int, who: Principal) -> Layer:
+    """The layer, if `who` may read it and `feature_id` is one of its features."""
+    layer = store.get_layer(session, slug, who)
+    store.get_feature(session, layer, feature_id)
+    return layer
+
+
+def _not_future(field: str, day: date | None) -> None:
+    if day is not None and day > date.today():
+        raise InvalidInput(
+            msg("monitoring.future", field=field, day=day.isoformat(), today=date.today()),
+            where={field: day.isoformat()},
         )
-    return int(old.id), False
 
 
-# -- visits and photos -------------------------------------------------------------------------
+def _keyed_insert(
+    session: Session, table: str, values: dict[str, Any], select_sql: str, alias: str
+) -> tuple[dict[str, Any], bool]:
+    columns = ", ".join(values)
+    params = ", ".join("ST_GeomFromEWKT(:position)" if c == "position" else f":{c}" for c in values)
+    made = session.execute(
+        text(
+            f"INSERT INTO {table} ({columns}) VALUES ({params})"
+            " ON CONFLICT (entry_key) DO NOTHING RETURNING id"
+        ),
+        values,
+    ).scalar()
+    created = made is not None
+    where = f"{alias}.id = :id" if created else f"{alias}.entry_key = :key"
+    row = session.execute(
+        text(f"{select_sql} WHERE {where}"), {"id": made, "key": values.get("entry_key")}
+    ).one()
+    return _row(row), created
 
-_VISIT = """
-    SELECT v.id, l.slug AS layer, v.feature_id, v.visited_on, v.team, v.observations, v.workers,
-           v.women, v.children, v.methods, v.armed_actors, v.state_actors,
-           ST_X(v.position) AS lon, ST_Y(v.position) AS lat, v.entry_key, v.recorded_by,
-           v.recorded_at,
-           COALESCE((SELECT json_agg(json_build_object('id', p.id, 'content_type', p.content_type,
-                                                       'size_bytes', p.size_bytes) ORDER BY p.id)
-                     FROM monitoring_photos p WHERE p.visit_id = v.id), '[]') AS photos
-    FROM monitoring_visits v JOIN layers l ON l.id = v.layer_id
-"""
+
+_VISIT = """SELECT v.id, l.slug AS layer, v.feature_id, v.visited_on, v.team, v.observations,
+    v.workers, v.women, v.children, v.methods, v.armed_actors, v.state_actors,
+    ST_AsGeoJSON(v.position) AS position, v.entry_key, v.recorded_by, v.recorded_at
+    FROM monitoring_visits v JOIN layers l ON l.id = v.layer_id"""
 
 
 def record_visit(
-    session: Session, layer: Layer, feature_id: int, who: Principal, fields: dict[str, Any],
-    *, entry_key: str | None = None,
-) -> tuple[dict[str, Any], bool]:  # fmt: skip
-    """Record a visit (or find the one this entry key recorded): (the visit, whether new)."""
-    _site(session, layer, feature_id)
+    session: Session, layer: Layer, feature_id: int, who: Principal, **fields: Any
+) -> tuple[dict[str, Any], bool]:
+    """The visit, and whether it was written now (False: its entry_key was already there)."""
+    who.require(Role.editor, msg("access.change"))
     _not_future("visited_on", fields["visited_on"])
     workers = fields.get("workers")
-    for field in ("women", "children"):
-        count = fields.get(field)
-        if workers is not None and count is not None and count > workers:
+    for name in ("women", "children"):
+        count = fields.get(name)
+        if count is not None and workers is not None and count > workers:
             raise InvalidInput(
-                msg("monitoring.more_than_workers", field=field, count=count, workers=workers),
-                where={"body": field},
+                msg("monitoring.count_over", field=name, count=count, workers=workers),
+                where={name: count, "workers": workers},
             )
-    values = {k: v for k, v in fields.items() if k != "position"}
-    values["methods"] = list(fields.get("methods") or [])
-    values["position"] = _point(fields.get("position"))
-    values["recorded_by"] = who.actor
-    visit_id, new = _keyed_insert(
-        session, "monitoring_visits", layer, feature_id, values, entry_key
+    values = {
+        "layer_id": layer.id,
+        "feature_id": feature_id,
+        **{k: v for k, v in fields.items() if k != "position"},
+        "methods": list(fields.get("methods") or []),
+        "position": _point(fields.get("position")),
+        "recorded_by": who.actor,
+    }
+    visit, created = _keyed_insert(session, "monitoring_visits", values, _VISIT, "v")
+    if created:
+        audit.record(session, who, "monitoring.visit", layer_id=layer.id, layer_slug=layer.slug,
+                     after={"visit": visit["id"], "feature_id": feature_id})  # fmt: skip
+    return visit, created
+
+
+def _between(column: str, start: date | None, end: date | None) -> tuple[str, dict[str, Any]]:
+    if start and end and start > end:
+        raise InvalidInput(msg("monitoring.range", start=start, end=end), where={"from": start})
+    return (
+        f" AND (CAST(:start AS date) IS NULL OR {column} >= :start)"
+        f" AND (CAST(:end AS date) IS NULL OR {column} <= :end)",
+        {"start": start, "end": end},
     )
-    if new:
-        audit.record(session, who, "visit", layer_id=layer.id, layer_slug=layer.slug,
-                     details={"feature_id": feature_id, "visit_id": visit_id})  # fmt: skip
-    return visit(session, visit_id), new
-
-
-def visit(session: Session, visit_id: int) -> dict[str, Any]:
-    found = _rows(session, _VISIT + " WHERE v.id = :id", id=visit_id)
-    if not found:
-        raise NotFound(msg("monitoring.unknown", what="visit", id=visit_id))
-    return _plain(found[0])
-
-
-def period_sql(alias: str, column: str, start: date | None, end: date | None) -> str:
-    parts = []
-    if start is not None:
-        parts.append(f"{alias}.{column} >= :start")
-    if end is not None:
-        parts.append(f"{alias}.{column} <= :end")
-    return "".join(f" AND {p}" for p in parts)
 
 
 def visits(
-    session: Session, layer: Layer, feature_id: int | None = None,
-    start: date | None = None, end: date | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
-    where = " WHERE v.layer_id = :layer" + (" AND v.feature_id = :fid" if feature_id else "")
-    sql = (
-        _VISIT + where + period_sql("v", "visited_on", start, end) + " ORDER BY v.visited_on, v.id"
+    session: Session, layer: Layer, feature_id: int | None, start: date | None, end: date | None
+) -> list[dict[str, Any]]:
+    span, params = _between("v.visited_on", start, end)
+    rows = session.execute(
+        text(
+            _VISIT + " WHERE v.layer_id = :layer AND (CAST(:fid AS bigint) IS NULL"
+            " OR v.feature_id = :fid)" + span + " ORDER BY v.visited_on, v.id"
+        ),
+        {"layer": layer.id, "fid": feature_id, **params},
     )
-    rows = _rows(session, sql, layer=layer.id, fid=feature_id, start=start, end=end)
-    return [_plain(r) for r in rows]
+    return [_row(r) for r in rows]
 
 
-def visit_layer(session: Session, visit_id: int) -> str:
+def _visit_layer(session: Session, visit_id: int, who: Principal) -> Layer:
     slug = session.execute(
-        text("SELECT l.slug FROM monitoring_visits v JOIN layers l ON l.id = v.layer_id "
-             "WHERE v.id = :id"), {"id": visit_id},
-    ).scalar()  # fmt: skip
+        text(
+            "SELECT l.slug FROM monitoring_visits v JOIN layers l ON l.id = v.layer_id"
+            " WHERE v.id = :id"
+        ),
+        {"id": visit_id},
+    ).scalar()
     if slug is None:
         raise NotFound(msg("monitoring.unknown", what="visit", id=visit_id))
-    return str(slug)
-
-
-def _image_type(data: bytes) -> str:
-    for magic, kind in IMAGE_TYPES.items():
-        if data.startswith(magic):
-            return kind
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    raise InvalidInput(msg("monitoring.not_image"), where={"body": "photo"})
-
-
-def _thumbnail(data: bytes, size: int) -> bytes:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.thumbnail((size, size))
-            out = io.BytesIO()
-            image.convert("RGB").save(out, "JPEG", quality=80)
-    # PIL says a truncated or corrupt file with SyntaxError, a decompression bomb with its own.
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
-            ValueError) as error:  # fmt: skip
-        raise InvalidInput(msg("monitoring.not_image"), where={"body": "photo"}) from error
-    return out.getvalue()
+    return store.get_layer(session, slug, who)
 
 
 def add_photo(
-    session: Session, visit_id: int, who: Principal, data: bytes, *, home: Path,
-    limit: int, thumbnail_px: int,
-) -> dict[str, Any]:  # fmt: skip
-    """Keep a visit's photo under `home`/photos (checked by its bytes, not its name, and at
-    most `limit` bytes) with a JPEG thumbnail of `thumbnail_px` on its long side."""
-    if len(data) > limit:
-        raise PayloadTooLarge(msg("monitoring.photo_too_big", size=len(data), limit=limit),
-                              where={"body": "photo"})  # fmt: skip
-    kind = _image_type(data)
-    thumbnail = _thumbnail(data, thumbnail_px)
+    session: Session,
+    visit_id: int,
+    who: Principal,
+    data: bytes,
+    *,
+    home: Path,
+    max_bytes: int,
+    thumb_px: int,
+) -> dict[str, Any]:
+    """A photo of the visit, kept under `home`/monitoring/photos, checked by its bytes."""
+    from PIL import Image, UnidentifiedImageError
+
+    who.require(Role.editor, msg("access.change"))
+    layer = _visit_layer(session, visit_id, who)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(msg("monitoring.too_big", size=len(data), limit=max_bytes))
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = _IMAGE_TYPES.get(image.format or "")
+            if kind is None:
+                raise UnsupportedFormat(msg("monitoring.not_image"))
+            image.load()
+            image.thumbnail((thumb_px, thumb_px))
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=80)
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise UnsupportedFormat(msg("monitoring.not_image")) from error
     digest = hashlib.sha256(data).hexdigest()
-    folder = home / "photos" / digest[:2]
+    folder = home / "monitoring" / "photos" / digest[:2]
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.{kind.partition('/')[2]}"
+    path = folder / f"{digest}.{kind.split('/')[1]}"
     if not path.exists():
-        part = path.with_suffix(".part")
-        part.write_bytes(data)
-        part.replace(path)
+        path.write_bytes(data)
     photo_id = session.execute(
-        text("INSERT INTO monitoring_photos (visit_id, content_type, size_bytes, sha256, "
-             "stored_path, thumbnail) VALUES (:v, :t, :n, :h, :p, :th) RETURNING id"),
-        {"v": visit_id, "t": kind, "n": len(data), "h": digest, "p": str(path), "th": thumbnail},
+        text(
+            "INSERT INTO monitoring_photos (visit_id, content_type, size_bytes, sha256,"
+            " stored_path, thumbnail) VALUES (:v, :t, :s, :h, :p, :th) RETURNING id"
+        ),
+        {"v": visit_id, "t": kind, "s": len(data), "h": digest, "p": str(path),
+         "th": out.getvalue()},
     ).scalar_one()  # fmt: skip
-    audit.record(session, who, "visit_photo", details={"visit_id": visit_id, "photo": photo_id})
+    audit.record(session, who, "monitoring.photo", layer_id=layer.id, layer_slug=layer.slug,
+                 after={"visit": visit_id, "photo": photo_id, "sha256": digest})  # fmt: skip
     return {"id": photo_id, "visit_id": visit_id, "content_type": kind, "size_bytes": len(data),
             "sha256": digest}  # fmt: skip
 
 
-def photo(session: Session, photo_id: int) -> dict[str, Any]:
-    found = _rows(
-        session,
-        "SELECT p.*, l.slug AS layer FROM monitoring_photos p "
-        "JOIN monitoring_visits v ON v.id = p.visit_id JOIN layers l ON l.id = v.layer_id "
-        "WHERE p.id = :id",
-        id=photo_id,
-    )
-    if not found:
+def photo(session: Session, photo_id: int, who: Principal) -> dict[str, Any]:
+    row = session.execute(
+        text("SELECT visit_id, content_type, stored_path, thumbnail FROM monitoring_photos"
+             " WHERE id = :id"), {"id": photo_id},
+    ).one_or_none()  # fmt: skip
+    if row is None:
         raise NotFound(msg("monitoring.unknown", what="photo", id=photo_id))
-    return found[0]
+    _visit_layer(session, row.visit_id, who)
+    return dict(row._mapping)
 
 
-def photo_bytes(row: dict[str, Any]) -> bytes:
-    return Path(row["stored_path"]).read_bytes()
+_FIELDS = ("qualification", "operating", "scheme")
 
 
-# -- site status over time ---------------------------------------------------------------------
-
-STATUS_FIELDS = ("qualification", "operating", "scheme")
+def _as_of_sql(field: str, alias: str = "f") -> str:
+    return (
+        f"(SELECT s.{field} FROM site_statuses s WHERE s.layer_id = {alias}.layer_id"
+        f" AND s.feature_id = {alias}.id AND s.effective_on <= :as_of AND s.{field} IS NOT NULL"
+        f" ORDER BY s.effective_on DESC, s.id DESC LIMIT 1) AS {field}"
+    )
 
 
 def record_status(
-    session: Session, layer: Layer, feature_id: int, who: Principal, *, effective_on: date,
-    qualification: str | None = None, operating: str | None = None, scheme: str | None = None,
-    comment: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    _site(session, layer, feature_id)
-    _not_future("effective_on", effective_on)
-    if qualification is None and operating is None and scheme is None:
-        raise InvalidInput(msg("monitoring.status_empty"), where={"body": "qualification"})
-    session.execute(
-        text("INSERT INTO site_statuses (layer_id, feature_id, effective_on, qualification, "
-             "operating, scheme, comment, recorded_by) VALUES (:l, :f, :d, :q, :o, :s, :c, :w)"),
-        {"l": layer.id, "f": feature_id, "d": effective_on, "q": qualification, "o": operating,
-         "s": scheme, "c": comment, "w": who.actor},
-    )  # fmt: skip
-    audit.record(session, who, "site_status", layer_id=layer.id, layer_slug=layer.slug,
-                 details={"feature_id": feature_id, "effective_on": effective_on.isoformat()})  # fmt: skip
-    return site_status(session, layer, feature_id, effective_on)
-
-
-# Per field, the latest row by the day asked that gives it (ties: the later recorded).
-_AS_OF = """
-    SELECT s.feature_id,
-           {fields}
-    FROM site_statuses s
-    WHERE s.layer_id = :layer AND s.effective_on <= :day {one}
-    GROUP BY s.feature_id
-"""
-_LATEST = (
-    "(array_agg(s.{f} ORDER BY s.effective_on DESC, s.id DESC) "
-    "FILTER (WHERE s.{f} IS NOT NULL))[1] AS {f}"
-)
-STATUS_AS_OF = _AS_OF.replace(
-    "{fields}", ",\n           ".join(_LATEST.format(f=f) for f in STATUS_FIELDS)
-)
-
-
-def site_status(
-    session: Session, layer: Layer, feature_id: int, as_of: date | None = None
+    session: Session, layer: Layer, feature_id: int, who: Principal, **fields: Any
 ) -> dict[str, Any]:
-    _site(session, layer, feature_id)
-    day = as_of or date.today()
-    now = _rows(session, STATUS_AS_OF.replace("{one}", "AND s.feature_id = :fid"),
-                layer=layer.id, day=day, fid=feature_id)  # fmt: skip
-    state = now[0] if now else {}
-    history = _rows(
-        session,
-        "SELECT id, effective_on, qualification, operating, scheme, comment, recorded_by, "
-        "recorded_at FROM site_statuses WHERE layer_id = :l AND feature_id = :f "
-        "ORDER BY effective_on, id",
-        l=layer.id,
-        f=feature_id,
+    who.require(Role.editor, msg("access.change"))
+    _not_future("effective_on", fields["effective_on"])
+    row = session.execute(
+        text(
+            "INSERT INTO site_statuses (layer_id, feature_id, effective_on, qualification,"
+            " operating, scheme, comment, recorded_by) VALUES (:layer, :fid, :effective_on,"
+            " :qualification, :operating, :scheme, :comment, :by) RETURNING id, effective_on,"
+            " qualification, operating, scheme, comment, recorded_by, recorded_at"
+        ),
+        {"layer": layer.id, "fid": feature_id, "by": who.actor, **fields},
+    ).one()
+    made = _row(row)
+    audit.record(session, who, "monitoring.status", layer_id=layer.id, layer_slug=layer.slug,
+                 after={"feature_id": feature_id, **made})  # fmt: skip
+    return made
+
+
+def status(session: Session, layer: Layer, feature_id: int, as_of: date) -> dict[str, Any]:
+    now = session.execute(
+        text(f"SELECT {', '.join(_as_of_sql(f) for f in _FIELDS)} FROM features f"
+             " WHERE f.id = :fid"), {"fid": feature_id, "as_of": as_of},
+    ).one()  # fmt: skip
+    history = session.execute(
+        text(
+            "SELECT id, effective_on, qualification, operating, scheme, comment, recorded_by,"
+            " recorded_at FROM site_statuses WHERE layer_id = :layer AND feature_id = :fid"
+            " AND effective_on <= :as_of ORDER BY effective_on, id"
+        ),
+        {"layer": layer.id, "fid": feature_id, "as_of": as_of},
     )
-    return {
-        "layer": layer.slug,
-        "feature_id": feature_id,
-        "as_of": day.isoformat(),
-        **{f: state.get(f) or ("not_assessed" if f == "qualification" else None)
-           for f in STATUS_FIELDS},
-        "history": [_plain(h) for h in history],
-    }  # fmt: skip
+    return {"as_of": as_of.isoformat(), **dict(now._mapping),
+            "history": [_row(r) for r in history]}  # fmt: skip
 
 
-def sites(session: Session, layer: Layer, as_of: date | None = None) -> dict[str, Any]:
-    """The layer's sites as GeoJSON with their qualification, operating status and scheme on
-    `as_of` (default today) and their incidents by then, verified and not."""
-    day = as_of or date.today()
+def sites(session: Session, layer: Layer, as_of: date) -> dict[str, Any]:
+    """The layer's sites as GeoJSON with their state and incident counts as of the day."""
     rows = session.execute(
         text(
-            f"""
-            WITH state AS ({STATUS_AS_OF.replace("{one}", "")}),
-            counted AS (
-                SELECT feature_id,
-                       count(*) FILTER (WHERE verification = 'verified') AS verified,
-                       count(*) FILTER (WHERE verification = 'unverified') AS unverified
-                FROM incidents WHERE layer_id = :layer AND occurred_on <= :day
-                GROUP BY feature_id)
-            SELECT f.id, f.name, ST_AsGeoJSON(ST_PointOnSurface(f.geom), 7)::json AS geometry,
-                   COALESCE(s.qualification, 'not_assessed') AS qualification, s.operating,
-                   s.scheme, COALESCE(c.verified, 0) AS incidents_verified,
-                   COALESCE(c.unverified, 0) AS incidents_unverified
-            FROM features f
-            LEFT JOIN state s ON s.feature_id = f.id
-            LEFT JOIN counted c ON c.feature_id = f.id
-            WHERE f.layer_id = :layer
-            ORDER BY f.id
-            """
+            f"SELECT f.id, f.name, ST_AsGeoJSON(f.geom) AS geometry,"
+            f" {', '.join(_as_of_sql(x) for x in _FIELDS)},"
+            " (SELECT count(*) FROM incidents i WHERE i.feature_id = f.id AND i.occurred_on"
+            " <= :as_of AND i.verification = 'verified') AS incidents_verified,"
+            " (SELECT count(*) FROM incidents i WHERE i.feature_id = f.id AND i.occurred_on"
+            " <= :as_of AND i.verification = 'unverified') AS incidents_unverified"
+            " FROM features f WHERE f.layer_id = :layer ORDER BY f.id"
         ),
-        {"layer": layer.id, "day": day},
-    ).mappings()
-    features = [
-        {"type": "Feature", "id": r["id"], "geometry": r["geometry"],
-         "properties": {k: v for k, v in r.items() if k != "geometry"}}
-        for r in rows
-    ]  # fmt: skip
-    return {"type": "FeatureCollection", "as_of": day.isoformat(), "layer": layer.slug,
-            "features": features}  # fmt: skip
+        {"layer": layer.id, "as_of": as_of},
+    )
+    features = []
+    for r in rows:
+        props = {k: v for k, v in r._mapping.items() if k != "geometry"}
+        features.append({"type": "Feature", "id": r.id, "geometry": orjson.loads(r.geometry),
+                         "properties": props})  # fmt: skip
+    return {"type": "FeatureCollection", "as_of": as_of.isoformat(), "features": features}
 
 
-# -- incidents, verification, risks ------------------------------------------------------------
-
-_INCIDENT = """
-    SELECT i.id, l.slug AS layer, i.feature_id, f.name AS site, i.occurred_on, i.category,
-           i.severity, i.status, i.description, i.reported_by,
-           ST_X(COALESCE(i.position, ST_PointOnSurface(f.geom))) AS lon,
-           ST_Y(COALESCE(i.position, ST_PointOnSurface(f.geom))) AS lat,
-           i.position IS NOT NULL AS located, i.entry_key, i.verification, i.verified_by,
-           i.verified_at, i.verification_comment, i.recorded_by, i.recorded_at,
-           r.severity AS risk_severity, r.likelihood AS risk_likelihood
-    FROM incidents i JOIN layers l ON l.id = i.layer_id
-    JOIN features f ON f.id = i.feature_id
-    LEFT JOIN risks r ON r.incident_id = i.id
-"""
+_INCIDENT = """SELECT i.id, l.slug AS layer, i.feature_id, i.occurred_on, i.category,
+    i.severity, i.status, i.description, i.reported_by, ST_AsGeoJSON(i.position) AS position,
+    i.entry_key, i.verification, i.verified_by, i.verified_at, i.verification_comment,
+    i.recorded_by, i.recorded_at, r.severity AS risk_severity, r.likelihood AS risk_likelihood,
+    r.severity * r.likelihood AS risk_rating,
+    ST_AsGeoJSON(coalesce(i.position, ST_PointOnSurface(f.geom))) AS point
+    FROM incidents i JOIN layers l ON l.id = i.layer_id JOIN features f ON f.id = i.feature_id
+    LEFT JOIN risks r ON r.incident_id = i.id"""
 
 
-def _incident_row(row: dict[str, Any]) -> dict[str, Any]:
-    out = _plain(row)
-    category = vocabulary.CATEGORY[row["category"]]
-    out["domain"] = category.domain
-    out["annex_ii"] = category.annex_ii
-    severity, likelihood = out.pop("risk_severity"), out.pop("risk_likelihood")
-    out["risk"] = (
-        None if severity is None
-        else {"severity": severity, "likelihood": likelihood,
-              "rating": vocabulary.risk_rating(severity, likelihood)}
-    )  # fmt: skip
-    return out
+def _incident(row: dict[str, Any]) -> dict[str, Any]:
+    row["point"] = orjson.loads(row["point"]) if row.get("point") else None
+    category = vocab.CATEGORY[row["category"]]
+    row["domain"], row["annex_ii"] = category.domain, category.annex_ii
+    return row
 
 
 def record_incident(
-    session: Session, layer: Layer, feature_id: int, who: Principal, fields: dict[str, Any],
-    *, entry_key: str | None = None,
-) -> tuple[dict[str, Any], bool]:  # fmt: skip
-    _site(session, layer, feature_id)
+    session: Session, layer: Layer, feature_id: int, who: Principal, **fields: Any
+) -> tuple[dict[str, Any], bool]:
+    who.require(Role.editor, msg("access.change"))
     _not_future("occurred_on", fields["occurred_on"])
-    values = {k: v for k, v in fields.items() if k != "position"}
-    values["position"] = _point(fields.get("position"))
-    values["recorded_by"] = who.actor
-    incident_id, new = _keyed_insert(session, "incidents", layer, feature_id, values, entry_key)
-    if new:
-        audit.record(session, who, "incident", layer_id=layer.id, layer_slug=layer.slug,
-                     details={"feature_id": feature_id, "incident_id": incident_id,
-                              "category": fields["category"]})  # fmt: skip
-    return incident(session, incident_id), new
+    values = {
+        "layer_id": layer.id,
+        "feature_id": feature_id,
+        **{k: v for k, v in fields.items() if k != "position"},
+        "position": _point(fields.get("position")),
+        "recorded_by": who.actor,
+    }
+    made, created = _keyed_insert(session, "incidents", values, _INCIDENT, "i")
+    if created:
+        audit.record(session, who, "monitoring.incident", layer_id=layer.id,
+                     layer_slug=layer.slug, after={"incident": made["id"]})  # fmt: skip
+    return _incident(made), created
 
 
-def incident(session: Session, incident_id: int) -> dict[str, Any]:
-    found = _rows(session, _INCIDENT + " WHERE i.id = :id", id=incident_id)
-    if not found:
+def incident(session: Session, incident_id: int, who: Principal) -> dict[str, Any]:
+    row = session.execute(text(_INCIDENT + " WHERE i.id = :id"), {"id": incident_id}).one_or_none()
+    if row is None:
         raise NotFound(msg("monitoring.unknown", what="incident", id=incident_id))
-    return _incident_row(found[0])
-
-
-def incident_layer(session: Session, incident_id: int) -> str:
-    slug = session.execute(
-        text("SELECT l.slug FROM incidents i JOIN layers l ON l.id = i.layer_id WHERE i.id = :id"),
-        {"id": incident_id},
-    ).scalar()
-    if slug is None:
-        raise NotFound(msg("monitoring.unknown", what="incident", id=incident_id))
-    return str(slug)
+    store.get_layer(session, row.layer, who)
+    return _incident(_row(row))
 
 
 def incidents(
     session: Session, layer: Layer, *, feature_id: int | None = None, start: date | None = None,
-    end: date | None = None, categories: list[str] | None = None,
-    verification: str | None = None, annex_ii: bool = False,
+    end: date | None = None, category: str | None = None, domain: str | None = None,
+    verification: str | None = None, annex_ii: str | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    where = " WHERE i.layer_id = :layer"
-    if feature_id:
-        where += " AND i.feature_id = :fid"
-    if categories is not None:
-        where += " AND i.category = ANY(:cats)"
-    if verification:
-        where += " AND i.verification = :verification"
-    if annex_ii:
-        where += " AND i.category = ANY(:annex)"
-    annex = [c.code for c in vocabulary.CATEGORIES if c.annex_ii]
-    sql = (
-        _INCIDENT
-        + where
-        + period_sql("i", "occurred_on", start, end)
-        + " ORDER BY i.occurred_on, i.id"
+    span, params = _between("i.occurred_on", start, end)
+    codes = [c.code for c in vocab.CATEGORIES
+             if (domain is None or c.domain == domain)
+             and (annex_ii is None or c.annex_ii == annex_ii)
+             and (category is None or c.code == category)]  # fmt: skip
+    rows = session.execute(
+        text(
+            _INCIDENT + " WHERE i.layer_id = :layer AND (CAST(:fid AS bigint) IS NULL"
+            " OR i.feature_id = :fid) AND i.category = ANY(:codes)"
+            " AND (CAST(:ver AS text) IS NULL OR i.verification = :ver)"
+            + span
+            + " ORDER BY i.occurred_on, i.id"
+        ),
+        {"layer": layer.id, "fid": feature_id, "codes": codes, "ver": verification, **params},
     )
-    rows = _rows(session, sql, layer=layer.id, fid=feature_id, start=start, end=end,
-                 cats=categories, verification=verification, annex=annex)  # fmt: skip
-    return [_incident_row(r) for r in rows]
+    return [_incident(_row(r)) for r in rows]
 
 
 def is_reviewer(who: Principal) -> bool:
-    return who.is_admin or REVIEWER_GROUP in who.groups
+    return who.allows(Role.admin) or (
+        who.allows(Role.viewer) and REVIEWER_GROUP in (who.groups or ())
+    )
 
 
 def verify(
     session: Session, incident_id: int, who: Principal, verdict: str, comment: str | None
 ) -> dict[str, Any]:
-    """A reviewer's verdict on an incident: verified ones count in figures, rejected ones not."""
     if not is_reviewer(who):
         raise Forbidden(msg("monitoring.reviewer"))
-    current = session.execute(
-        text("SELECT verification FROM incidents WHERE id = :id FOR UPDATE"), {"id": incident_id}
+    current = incident(session, incident_id, who)
+    if current["verification"] != "unverified":
+        raise Conflict(
+            msg("monitoring.already_verified", id=incident_id,
+                verification=current["verification"]),
+            where={"verification": current["verification"]},
+        )  # fmt: skip
+    done = session.execute(
+        text(
+            "UPDATE incidents SET verification = :v, verified_by = :by, verified_at = now(),"
+            " verification_comment = :c WHERE id = :id AND verification = 'unverified'"
+            " RETURNING id"
+        ),
+        {"v": verdict, "by": who.actor, "c": comment, "id": incident_id},
     ).scalar()
-    if current is None:
-        raise NotFound(msg("monitoring.unknown", what="incident", id=incident_id))
-    if current != "unverified":
-        raise Conflict(msg("monitoring.verified_already", id=incident_id, verification=current))
-    session.execute(
-        text("UPDATE incidents SET verification = :v, verified_by = :w, verified_at = now(), "
-             "verification_comment = :c WHERE id = :id"),
-        {"v": verdict, "w": who.actor, "c": comment, "id": incident_id},
-    )  # fmt: skip
-    audit.record(session, who, "incident_verification", comment=comment,
-                 details={"incident_id": incident_id, "verdict": verdict})  # fmt: skip
-    return incident(session, incident_id)
+    if done is None:
+        raise Conflict(msg("monitoring.already_verified", id=incident_id, verification=verdict))
+    audit.record(session, who, "monitoring.verify", layer_slug=current["layer"],
+                 after={"incident": incident_id, "verdict": verdict}, comment=comment)  # fmt: skip
+    return incident(session, incident_id, who)
 
 
-def rate_risk(
+def rate(
     session: Session, incident_id: int, who: Principal, severity: int, likelihood: int
 ) -> dict[str, Any]:
-    incident(session, incident_id)
+    who.require(Role.editor, msg("access.change"))
+    incident(session, incident_id, who)
     session.execute(
-        text("INSERT INTO risks (incident_id, severity, likelihood, rated_by) "
-             "VALUES (:i, :s, :l, :w) ON CONFLICT (incident_id) DO UPDATE SET "
-             "severity = EXCLUDED.severity, likelihood = EXCLUDED.likelihood, "
-             "rated_by = EXCLUDED.rated_by, rated_at = now()"),
-        {"i": incident_id, "s": severity, "l": likelihood, "w": who.actor},
-    )  # fmt: skip
-    audit.record(session, who, "risk", details={"incident_id": incident_id,
-                                                "severity": severity, "likelihood": likelihood})  # fmt: skip
-    return incident(session, incident_id)
+        text(
+            "INSERT INTO risks (incident_id, severity, likelihood, rated_by) VALUES (:i, :s, :l,"
+            " :by) ON CONFLICT (incident_id) DO UPDATE SET severity = EXCLUDED.severity,"
+            " likelihood = EXCLUDED.likelihood, rated_by = EXCLUDED.rated_by, rated_at = now()"
+        ),
+        {"i": incident_id, "s": severity, "l": likelihood, "by": who.actor},
+    )
+    return {"incident_id": incident_id, "severity": severity, "likelihood": likelihood,
+            "rating": vocab.risk_rating(severity, likelihood), "rated_by": who.actor}  # fmt: skip
 
 
-# -- corrective actions ------------------------------------------------------------------------
-
-# An action's status on :day: its latest progress by then, else recommended once recommended.
-_ACTION = """
-    SELECT a.id, l.slug AS layer, a.feature_id, f.name AS site, a.incident_id, a.stakeholder,
-           a.description, a.recommended_on, a.due_on, a.recorded_by, a.recorded_at,
-           COALESCE((SELECT p.status FROM action_progress p
-                     WHERE p.action_id = a.id AND p.effective_on <= :day
-                     ORDER BY p.effective_on DESC, p.id DESC LIMIT 1), 'recommended') AS status
-    FROM corrective_actions a JOIN layers l ON l.id = a.layer_id
-    JOIN features f ON f.id = a.feature_id
-"""
+_ACTION = """SELECT a.id, l.slug AS layer, a.feature_id, a.incident_id, a.stakeholder,
+    a.description, a.recommended_on, a.due_on, a.status, a.recorded_by, a.recorded_at,
+    CASE WHEN a.recommended_on > :as_of THEN NULL ELSE coalesce(
+      (SELECT p.status FROM action_progress p WHERE p.action_id = a.id
+        AND p.effective_on <= :as_of ORDER BY p.effective_on DESC, p.id DESC LIMIT 1),
+      'recommended') END AS status_as_of
+    FROM corrective_actions a JOIN layers l ON l.id = a.layer_id"""
 
 
-def _action_row(row: dict[str, Any], day: date) -> dict[str, Any]:
-    out = _plain(row)
-    out["overdue"] = row["status"] != "done" and row["due_on"] is not None and row["due_on"] < day
-    out["as_of"] = day.isoformat()
+def _action(row: Any, as_of: date) -> dict[str, Any]:
+    out = _row(row)
+    due = row.due_on
+    out["as_of"] = as_of.isoformat()
+    out["overdue"] = bool(
+        out["status_as_of"] is not None and out["status_as_of"] != "done" and due and due < as_of
+    )
     return out
 
 
 def record_action(
-    session: Session, layer: Layer, feature_id: int, who: Principal, *, stakeholder: str,
-    description: str, recommended_on: date, due_on: date | None = None,
-    incident_id: int | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    _site(session, layer, feature_id)
-    _not_future("recommended_on", recommended_on)
-    if incident_id is not None:
-        found = incident(session, incident_id)
-        if (found["layer"], found["feature_id"]) != (layer.slug, feature_id):
-            raise InvalidInput(msg("monitoring.incident_elsewhere", id=incident_id),
-                               where={"body": "incident_id"})  # fmt: skip
+    session: Session, layer: Layer, feature_id: int, who: Principal, **fields: Any
+) -> dict[str, Any]:
+    who.require(Role.editor, msg("access.change"))
+    _not_future("recommended_on", fields["recommended_on"])
+    if fields.get("incident_id") is not None:
+        found = session.execute(
+            text("SELECT feature_id FROM incidents WHERE id = :id"), {"id": fields["incident_id"]}
+        ).scalar()
+        if found != feature_id:
+            raise InvalidInput(msg("monitoring.incident_site", id=fields["incident_id"]),
+                               where={"incident_id": fields["incident_id"]})  # fmt: skip
     action_id = session.execute(
-        text("INSERT INTO corrective_actions (layer_id, feature_id, incident_id, stakeholder, "
-             "description, recommended_on, due_on, recorded_by) "
-             "VALUES (:l, :f, :i, :s, :d, :r, :due, :w) RETURNING id"),
-        {"l": layer.id, "f": feature_id, "i": incident_id, "s": stakeholder, "d": description,
-         "r": recommended_on, "due": due_on, "w": who.actor},
-    ).scalar_one()  # fmt: skip
-    audit.record(session, who, "corrective_action", layer_id=layer.id, layer_slug=layer.slug,
-                 details={"feature_id": feature_id, "action_id": action_id})  # fmt: skip
-    return action(session, action_id)
+        text(
+            "INSERT INTO corrective_actions (layer_id, feature_id, incident_id, stakeholder,"
+            " description, recommended_on, due_on, recorded_by) VALUES (:layer, :fid,"
+            " :incident_id, :stakeholder, :description, :recommended_on, :due_on, :by)"
+            " RETURNING id"
+        ),
+        {"layer": layer.id, "fid": feature_id, "by": who.actor, **fields},
+    ).scalar_one()
+    audit.record(session, who, "monitoring.action", layer_id=layer.id, layer_slug=layer.slug,
+                 after={"action": action_id})  # fmt: skip
+    return action(session, action_id, who, date.today())
 
 
-def action(session: Session, action_id: int, as_of: date | None = None) -> dict[str, Any]:
-    day = as_of or date.today()
-    found = _rows(session, _ACTION + " WHERE a.id = :id", id=action_id, day=day)
-    if not found:
-        raise NotFound(msg("monitoring.unknown", what="action", id=action_id))
-    return _action_row(found[0], day)
-
-
-def action_layer(session: Session, action_id: int) -> str:
-    slug = session.execute(
-        text("SELECT l.slug FROM corrective_actions a JOIN layers l ON l.id = a.layer_id "
-             "WHERE a.id = :id"), {"id": action_id},
-    ).scalar()  # fmt: skip
-    if slug is None:
-        raise NotFound(msg("monitoring.unknown", what="action", id=action_id))
-    return str(slug)
-
-
-def record_progress(
-    session: Session, action_id: int, who: Principal, *, status: str, effective_on: date,
-    comment: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """Move an action forward (recommended -> in progress -> done), as of a day."""
-    _not_future("effective_on", effective_on)
+def action(session: Session, action_id: int, who: Principal, as_of: date) -> dict[str, Any]:
     row = session.execute(
-        text("SELECT status, recommended_on FROM corrective_actions WHERE id = :id FOR UPDATE"),
-        {"id": action_id},
+        text(_ACTION + " WHERE a.id = :id"), {"id": action_id, "as_of": as_of}
     ).one_or_none()
     if row is None:
         raise NotFound(msg("monitoring.unknown", what="action", id=action_id))
-    order = vocabulary.ACTION_ORDER
-    if order.index(status) <= order.index(row.status):
-        raise Conflict(msg("monitoring.backwards", id=action_id, current=row.status, wanted=status),
-                       where={"body": "status"})  # fmt: skip
-    if effective_on < row.recommended_on:
-        raise InvalidInput(
-            msg("monitoring.before_recommended", day=effective_on.isoformat(),
-                recommended=row.recommended_on.isoformat()),
-            where={"body": "effective_on"},
-        )  # fmt: skip
+    store.get_layer(session, row.layer, who)
+    return _action(row, as_of)
+
+
+def progress(
+    session: Session, action_id: int, who: Principal, status: str, effective_on: date,
+    comment: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    who.require(Role.editor, msg("access.change"))
+    _not_future("effective_on", effective_on)
+    current = action(session, action_id, who, date.today())
+    session.execute(text("SELECT 1 FROM corrective_actions WHERE id = :id FOR UPDATE"),
+                    {"id": action_id})  # fmt: skip
+    now = session.execute(
+        text("SELECT status FROM corrective_actions WHERE id = :id"), {"id": action_id}
+    ).scalar_one()
+    if vocab.ACTION_ORDER.index(status) <= vocab.ACTION_ORDER.index(now):
+        raise Conflict(msg("monitoring.backwards", current=now, status=status),
+                       where={"status": status})  # fmt: skip
+    last = session.execute(
+        text("SELECT max(effective_on) FROM action_progress WHERE action_id = :id"),
+        {"id": action_id},
+    ).scalar() or date.fromisoformat(current["recommended_on"])
+    if effective_on < last:
+        raise Conflict(msg("monitoring.progress_before", day=effective_on, last=last),
+                       where={"effective_on": effective_on.isoformat()})  # fmt: skip
     session.execute(
-        text("INSERT INTO action_progress (action_id, status, effective_on, comment, recorded_by) "
-             "VALUES (:a, :s, :d, :c, :w)"),
-        {"a": action_id, "s": status, "d": effective_on, "c": comment, "w": who.actor},
-    )  # fmt: skip
-    session.execute(text("UPDATE corrective_actions SET status = :s WHERE id = :a"),
-                    {"s": status, "a": action_id})  # fmt: skip
-    audit.record(session, who, "action_progress", comment=comment,
-                 details={"action_id": action_id, "status": status})  # fmt: skip
-    return action(session, action_id)
+        text(
+            "INSERT INTO action_progress (action_id, status, effective_on, comment, recorded_by)"
+            " VALUES (:id, :s, :d, :c, :by)"
+        ),
+        {"id": action_id, "s": status, "d": effective_on, "c": comment, "by": who.actor},
+    )
+    session.execute(text("UPDATE corrective_actions SET status = :s WHERE id = :id"),
+                    {"s": status, "id": action_id})  # fmt: skip
+    audit.record(session, who, "monitoring.progress", layer_slug=current["layer"],
+                 after={"action": action_id, "status": status})  # fmt: skip
+    return action(session, action_id, who, date.today())
 
 
 def actions(
-    session: Session, layer: Layer, *, feature_id: int | None = None, as_of: date | None = None
+    session: Session, layer: Layer, feature_id: int | None, as_of: date
 ) -> list[dict[str, Any]]:
-    day = as_of or date.today()
-    where = " WHERE a.layer_id = :layer AND a.recommended_on <= :day"
-    if feature_id:
-        where += " AND a.feature_id = :fid"
-    rows = _rows(session, _ACTION + where + " ORDER BY a.recommended_on, a.id",
-                 layer=layer.id, fid=feature_id, day=day)  # fmt: skip
-    return [_action_row(r, day) for r in rows]
+    rows = session.execute(
+        text(
+            _ACTION + " WHERE a.layer_id = :layer AND (CAST(:fid AS bigint) IS NULL"
+            " OR a.feature_id = :fid) AND a.recommended_on <= :as_of ORDER BY a.id"
+        ),
+        {"layer": layer.id, "fid": feature_id, "as_of": as_of},
+    )
+    return [_action(r, as_of) for r in rows]

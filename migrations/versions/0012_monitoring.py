@@ -1,12 +1,9 @@
-"""Site monitoring register (issue 18): visits, photos, site status history, incidents, risks,
-corrective actions and their progress.
+"""Site monitoring register (issue 18): visits, photos, site status history, incidents, risks, corrective actions.
 
-Sites are features of any layer (normally mine_site), referenced by (layer_id, feature_id) and
-dropped with them. `site_statuses` keeps every change with the day it took effect: a row sets
-only the fields it gives, and the state on a day takes, per field, the latest row by then.
-`action_progress` is the history of an action's status, so an older status can be read back.
-`entry_key` (unique) is the key a field form sends with each entry, so that a resend of an
-entry the server already stored writes nothing.
+Sites are features of any layer, referenced by (layer_id, feature_id). `site_statuses` rows each
+set only the fields they give (the state as of a day is, per field, the latest row on or before
+it); `action_progress` is the history of a corrective action's status. `entry_key` makes a field
+form's repeated send one row (store/monitoring.py inserts with ON CONFLICT on it).
 
 Revision ID: 0012_monitoring
 Revises: 0011_whole_from_writer
@@ -15,113 +12,232 @@ Create Date: 2026-12-02
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
+from geoalchemy2 import Geometry
 
 revision: str = "0012_monitoring"
 down_revision: str | None = "0011_whole_from_writer"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_SITE = """
-    layer_id integer NOT NULL REFERENCES layers(id) ON DELETE CASCADE,
-    feature_id bigint NOT NULL REFERENCES features(id) ON DELETE CASCADE"""
-_WHO = """
-    recorded_by text,
-    recorded_at timestamptz NOT NULL DEFAULT now()"""
+_CATEGORIES = (
+    "child_labour", "worst_forms_child_labour", "discrimination", "forced_labour", "gender",
+    "torture", "humanitarian_law", "non_state_armed_groups", "security_forces",
+    "general_security", "occupational_health_safety", "workers_rights", "commercial_conflict",
+    "community_participation", "indigenous_peoples", "corruption", "tax_transparency",
+    "money_laundering", "transparency_reporting", "corporate_governance", "traceability",
+    "chain_of_custody", "emissions_waste", "water", "mine_closure", "fauna_flora",
+)  # fmt: skip
+_STAKEHOLDERS = (
+    "artisanal_miners", "mining_cooperatives", "community_representatives", "upstream_industry",
+    "local_ngos", "public_service", "government", "security_forces",
+)  # fmt: skip
 
-_TABLES = f"""
-CREATE TABLE monitoring_visits (
-    id bigserial PRIMARY KEY,{_SITE},
-    visited_on date NOT NULL,
-    team text,
-    observations text,
-    workers integer CHECK (workers >= 0),
-    women integer CHECK (women >= 0),
-    children integer CHECK (children >= 0),
-    methods text[] NOT NULL DEFAULT '{{}}'
-        CHECK (methods <@ ARRAY['mercury', 'gravity']::text[]),
-    armed_actors boolean,
-    state_actors boolean,
-    position geometry(Point, 4326),
-    entry_key text UNIQUE,{_WHO}
-);
-CREATE INDEX monitoring_visits_site ON monitoring_visits (layer_id, feature_id, visited_on);
-CREATE TABLE monitoring_photos (
-    id bigserial PRIMARY KEY,
-    visit_id bigint NOT NULL REFERENCES monitoring_visits(id) ON DELETE CASCADE,
-    content_type text NOT NULL,
-    size_bytes integer NOT NULL,
-    sha256 text NOT NULL,
-    stored_path text NOT NULL,
-    thumbnail bytea NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX monitoring_photos_visit ON monitoring_photos (visit_id);
-CREATE TABLE site_statuses (
-    id bigserial PRIMARY KEY,{_SITE},
-    effective_on date NOT NULL,
-    qualification text CHECK (qualification IN ('green', 'yellow', 'red', 'not_assessed')),
-    operating text CHECK (operating IN
-        ('active', 'inactive', 'suspended', 'closed_by_authority', 'reopened')),
-    scheme text,
-    comment text,{_WHO},
-    CHECK (num_nonnulls(qualification, operating, scheme) > 0)
-);
-CREATE INDEX site_statuses_site ON site_statuses (layer_id, feature_id, effective_on);
-CREATE TABLE incidents (
-    id bigserial PRIMARY KEY,{_SITE},
-    occurred_on date NOT NULL,
-    category text NOT NULL,
-    severity text NOT NULL CHECK (severity IN ('low', 'medium', 'high', 'critical')),
-    status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
-    description text,
-    reported_by text,
-    position geometry(Point, 4326),
-    entry_key text UNIQUE,
-    verification text NOT NULL DEFAULT 'unverified'
-        CHECK (verification IN ('unverified', 'verified', 'rejected')),
-    verified_by text,
-    verified_at timestamptz,
-    verification_comment text,{_WHO}
-);
-CREATE INDEX incidents_site ON incidents (layer_id, feature_id, occurred_on);
-CREATE INDEX incidents_day ON incidents (occurred_on);
-CREATE TABLE risks (
-    id bigserial PRIMARY KEY,
-    incident_id bigint NOT NULL UNIQUE REFERENCES incidents(id) ON DELETE CASCADE,
-    severity smallint NOT NULL CHECK (severity BETWEEN 1 AND 5),
-    likelihood smallint NOT NULL CHECK (likelihood BETWEEN 1 AND 5),
-    rated_by text,
-    rated_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE corrective_actions (
-    id bigserial PRIMARY KEY,{_SITE},
-    incident_id bigint REFERENCES incidents(id) ON DELETE SET NULL,
-    stakeholder text NOT NULL,
-    description text NOT NULL,
-    recommended_on date NOT NULL,
-    due_on date,
-    status text NOT NULL DEFAULT 'recommended'
-        CHECK (status IN ('recommended', 'in_progress', 'done')),{_WHO}
-);
-CREATE INDEX corrective_actions_site ON corrective_actions (layer_id, feature_id);
-CREATE TABLE action_progress (
-    id bigserial PRIMARY KEY,
-    action_id bigint NOT NULL REFERENCES corrective_actions(id) ON DELETE CASCADE,
-    status text NOT NULL CHECK (status IN ('recommended', 'in_progress', 'done')),
-    effective_on date NOT NULL,
-    comment text,{_WHO}
-);
-CREATE INDEX action_progress_action ON action_progress (action_id, effective_on);
-"""
+
+def _in(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _site(table: str) -> list[sa.Column]:
+    return [
+        sa.Column(
+            "layer_id", sa.Integer, sa.ForeignKey("layers.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "feature_id",
+            sa.BigInteger,
+            sa.ForeignKey("features.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+    ]
+
+
+def _who(required_at: bool = True) -> list[sa.Column]:
+    return [
+        sa.Column("recorded_by", sa.Text),
+        sa.Column(
+            "recorded_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=not required_at,
+        ),
+    ]
+
+
+def _point() -> sa.Column:
+    return sa.Column("position", Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
 
 
 def upgrade() -> None:
-    op.execute(_TABLES)
+    op.create_table(
+        "monitoring_visits",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        *_site("monitoring_visits"),
+        sa.Column("visited_on", sa.Date, nullable=False),
+        sa.Column("team", sa.Text),
+        sa.Column("observations", sa.Text),
+        sa.Column("workers", sa.Integer),
+        sa.Column("women", sa.Integer),
+        sa.Column("children", sa.Integer),
+        sa.Column("methods", sa.ARRAY(sa.Text), nullable=False, server_default="{}"),
+        sa.Column("armed_actors", sa.Boolean),
+        sa.Column("state_actors", sa.Boolean),
+        _point(),
+        sa.Column("entry_key", sa.Text, unique=True),
+        *_who(),
+        sa.CheckConstraint("methods <@ ARRAY['mercury', 'gravity']::text[]", name="visits_methods"),
+        sa.CheckConstraint(
+            "(workers IS NULL OR workers >= 0) AND (women IS NULL OR women >= 0)"
+            " AND (children IS NULL OR children >= 0)",
+            name="visits_counts",
+        ),
+    )
+    op.create_index(
+        "monitoring_visits_site", "monitoring_visits", ["layer_id", "feature_id", "visited_on"]
+    )
+    op.create_table(
+        "monitoring_photos",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column(
+            "visit_id",
+            sa.BigInteger,
+            sa.ForeignKey("monitoring_visits.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        sa.Column("content_type", sa.Text, nullable=False),
+        sa.Column("size_bytes", sa.Integer, nullable=False),
+        sa.Column("sha256", sa.Text, nullable=False),
+        sa.Column("stored_path", sa.Text, nullable=False),
+        sa.Column("thumbnail", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.CheckConstraint(
+            _in("content_type", ("image/jpeg", "image/png", "image/webp")), name="photos_type"
+        ),
+    )
+    op.create_table(
+        "site_statuses",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        *_site("site_statuses"),
+        sa.Column("effective_on", sa.Date, nullable=False),
+        sa.Column("qualification", sa.Text),
+        sa.Column("operating", sa.Text),
+        sa.Column("scheme", sa.Text),
+        sa.Column("comment", sa.Text),
+        *_who(required_at=False),
+        sa.CheckConstraint(
+            "qualification IS NULL OR "
+            + _in("qualification", ("green", "yellow", "red", "not_assessed")),
+            name="site_statuses_qualification",
+        ),
+        sa.CheckConstraint(
+            "operating IS NULL OR "
+            + _in(
+                "operating",
+                ("active", "inactive", "suspended", "closed_by_authority", "reopened"),
+            ),
+            name="site_statuses_operating",
+        ),
+    )
+    op.create_index(
+        "site_statuses_site", "site_statuses", ["layer_id", "feature_id", "effective_on", "id"]
+    )
+    op.create_table(
+        "incidents",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        *_site("incidents"),
+        sa.Column("occurred_on", sa.Date, nullable=False),
+        sa.Column("category", sa.Text, nullable=False),
+        sa.Column("severity", sa.Text, nullable=False),
+        sa.Column("status", sa.Text, nullable=False, server_default="open"),
+        sa.Column("description", sa.Text),
+        sa.Column("reported_by", sa.Text),
+        _point(),
+        sa.Column("entry_key", sa.Text, unique=True),
+        sa.Column("verification", sa.Text, nullable=False, server_default="unverified"),
+        sa.Column("verified_by", sa.Text),
+        sa.Column("verified_at", sa.DateTime(timezone=True)),
+        sa.Column("verification_comment", sa.Text),
+        *_who(),
+        sa.CheckConstraint(_in("category", _CATEGORIES), name="incidents_category"),
+        sa.CheckConstraint(
+            _in("severity", ("low", "medium", "high", "critical")), name="incidents_severity"
+        ),
+        sa.CheckConstraint(_in("status", ("open", "resolved")), name="incidents_status"),
+        sa.CheckConstraint(
+            _in("verification", ("unverified", "verified", "rejected")),
+            name="incidents_verification",
+        ),
+    )
+    op.create_index("incidents_site", "incidents", ["layer_id", "feature_id", "occurred_on"])
+    op.create_table(
+        "risks",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column(
+            "incident_id",
+            sa.BigInteger,
+            sa.ForeignKey("incidents.id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
+        ),
+        sa.Column("severity", sa.SmallInteger, nullable=False),
+        sa.Column("likelihood", sa.SmallInteger, nullable=False),
+        sa.Column("rated_by", sa.Text),
+        sa.Column("rated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.CheckConstraint("severity BETWEEN 1 AND 5", name="risks_severity"),
+        sa.CheckConstraint("likelihood BETWEEN 1 AND 5", name="risks_likelihood"),
+    )
+    op.create_table(
+        "corrective_actions",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        *_site("corrective_actions"),
+        sa.Column(
+            "incident_id",
+            sa.BigInteger,
+            sa.ForeignKey("incidents.id", ondelete="SET NULL"),
+            index=True,
+        ),
+        sa.Column("stakeholder", sa.Text, nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+        sa.Column("recommended_on", sa.Date, nullable=False),
+        sa.Column("due_on", sa.Date),
+        sa.Column("status", sa.Text, nullable=False, server_default="recommended"),
+        *_who(),
+        sa.CheckConstraint(_in("stakeholder", _STAKEHOLDERS), name="actions_stakeholder"),
+        sa.CheckConstraint(
+            _in("status", ("recommended", "in_progress", "done")), name="actions_status"
+        ),
+    )
+    op.create_index("corrective_actions_site", "corrective_actions", ["layer_id", "feature_id"])
+    op.create_table(
+        "action_progress",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column(
+            "action_id",
+            sa.BigInteger,
+            sa.ForeignKey("corrective_actions.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("effective_on", sa.Date, nullable=False),
+        sa.Column("comment", sa.Text),
+        *_who(required_at=False),
+        sa.CheckConstraint(
+            _in("status", ("recommended", "in_progress", "done")), name="action_progress_status"
+        ),
+    )
+    op.create_index("action_progress_action", "action_progress", ["action_id", "effective_on"])
 
 
 def downgrade() -> None:
-    op.execute(
-        "DROP TABLE action_progress, corrective_actions, risks, incidents, site_statuses, "
-        "monitoring_photos, monitoring_visits"
-    )
+    for table in (
+        "action_progress",
+        "corrective_actions",
+        "risks",
+        "incidents",
+        "site_statuses",
+        "monitoring_photos",
+        "monitoring_visits",
+    ):
+        op.drop_table(table)

@@ -128,7 +128,7 @@ PLANNING = {
     ("POST", "/country-risk/import"): "editor",
     ("POST", "/monitoring/visits"): "editor",
     ("POST", "/monitoring/visits/{visit_id}/photos"): "editor",
-    ("POST", "/monitoring/sites/{slug}/{feature_id}/status"): "editor",
+    ("POST", "/monitoring/sites/{layer}/{feature_id}/status"): "editor",
     ("POST", "/monitoring/incidents"): "editor",
     ("POST", "/monitoring/incidents/{incident_id}/verification"): "admin",  # or a reviewer
     ("PUT", "/monitoring/incidents/{incident_id}/risk"): "editor",
@@ -266,8 +266,8 @@ def _monitoring_request(
             "url": "/monitoring/visits", "json": {**site, "visited_on": "2026-11-30"}},
         ("POST", "/monitoring/visits/{visit_id}/photos"): {
             "url": f"/monitoring/visits/{ids.get('visit', 1)}/photos",
-            "files": {"file": ("pit.png", PHOTO, "image/png")}},
-        ("POST", "/monitoring/sites/{slug}/{feature_id}/status"): {
+            "files": {"photo": ("pit.png", PHOTO, "image/png")}},
+        ("POST", "/monitoring/sites/{layer}/{feature_id}/status"): {
             "url": f"/monitoring/sites/{slug}/{fid}/status",
             "json": {"effective_on": "2026-11-30", "qualification": "yellow"}},
         ("POST", "/monitoring/incidents"): {

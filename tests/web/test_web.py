@@ -113,5 +113,11 @@ def test_map_page_signs_in_with_a_key_not_a_user_name(client) -> None:
     html = client.get("/map").text
     assert 'id="user-name"' not in html
     assert re.search(r'<input id="auth-key" type="password" autocomplete="off"', html)
-    scripts = " ".join(p.read_text(encoding="utf-8") for p in (WEB / "static/app").glob("*.js"))
+    app = [p for p in (WEB / "static/app").glob("*.js") if p.name != "field.js"]
+    scripts = " ".join(p.read_text(encoding="utf-8") for p in app)
     assert "X-User" not in scripts and "localStorage" not in scripts
+    # The field form keeps its queue of entries in localStorage (it must outlive the tab), but
+    # the key only in the tab's sessionStorage, as the map does.
+    field = (WEB / "static/app/field.js").read_text(encoding="utf-8")
+    assert "localStorage.getItem(KEY)" not in field and "localStorage.setItem(KEY" not in field
+    assert "sessionStorage.getItem(KEY)" in field

@@ -31,7 +31,7 @@ const queue = {
 function cached() { return JSON.parse(localStorage.getItem(CACHE) || "{}"); }
 function remember(name, value) { localStorage.setItem(CACHE, JSON.stringify({ ...cached(), [name]: value })); }
 
-function secret() { return sessionStorage.getItem(KEY) || localStorage.getItem(KEY); }
+function secret() { return sessionStorage.getItem(KEY); }
 
 async function get(url) {
   const response = await fetch(url, {
