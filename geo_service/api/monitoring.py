@@ -170,7 +170,7 @@ def list_visits(
 ) -> Any:  # fmt: skip
     found = register.site(session, layer, feature_id, who) if feature_id else None
     the_layer = found or register.store.get_layer(session, layer, who)
-    return {"visits": register.visits(session, the_layer, feature_id, start, end)}
+    return {"visits": register.visits(session, the_layer, feature_id, start, end, who)}
 
 
 @router.post("/visits/{visit_id}/photos", status_code=201, summary="Attach a photo (editor)")
@@ -223,7 +223,7 @@ def get_status(
 @router.get("/sites", summary="A layer's sites with their status as of a day (GeoJSON)")
 def get_sites(layer: LayerQ, session: DbSession, who: Viewer, as_of: DayQ = None) -> Response:
     the_layer = register.store.get_layer(session, layer, who)
-    found = register.sites(session, the_layer, as_of or dt.date.today())
+    found = register.sites(session, the_layer, as_of or dt.date.today(), who)
     return JSONResponse(found, media_type="application/geo+json")
 
 
@@ -247,12 +247,14 @@ def list_incidents(
     domain: Annotated[Literal[tuple(vocab.DOMAIN)] | None, Query()] = None,  # type: ignore[valid-type]
     verification: Annotated[vocab.Verification | None, Query()] = None,
     annex_ii: Annotated[Literal[tuple(vocab.ANNEX_II)] | None, Query()] = None,  # type: ignore[valid-type]
+    as_of: Annotated[dt.date | None, Query(
+        description="Those that had occurred by this day, verified as they were then.")] = None,
     f: Literal["json", "geojson"] = "json",
 ) -> Response:  # fmt: skip
     the_layer = register.store.get_layer(session, layer, who)
     found = register.incidents(
-        session, the_layer, feature_id=feature_id, start=start, end=end, category=category,
-        domain=domain, verification=verification, annex_ii=annex_ii,
+        session, the_layer, who, feature_id=feature_id, start=start, end=end, category=category,
+        domain=domain, verification=verification, annex_ii=annex_ii, as_of=as_of,
     )  # fmt: skip
     if f == "geojson":
         return JSONResponse(

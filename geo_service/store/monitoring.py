@@ -1,7 +1,11 @@
 """The monitoring register (migration 0012): visits and their photos, site status history,
 incidents with their verification and risk, corrective actions and their progress. The
 vocabulary is domain/monitoring.py's. Repeated sends of one field form (same entry_key) make one
-row: inserts go through ON CONFLICT (entry_key) DO NOTHING, then read the row that won."""
+row: inserts go through ON CONFLICT (entry_key) DO NOTHING, then read the row that won.
+
+Reads follow the site layer's sensitivity (store/sensitivity.py): a caller cleared below it
+gets every position (of a site, a visit, an incident) generalised as the layer's own features
+are, and who reported an incident (an informant, often) is kept from callers below internal."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from geo_service.db import audit
 from geo_service.db.models import Layer
 from geo_service.domain import monitoring as vocab
 from geo_service.domain.access import Principal, Role
+from geo_service.domain.sensitivity import Level, sees
 from geo_service.errors import (
     Conflict,
     Forbidden,
@@ -29,6 +34,7 @@ from geo_service.errors import (
 )
 from geo_service.problems import msg
 from geo_service.store import layers as store
+from geo_service.store.sensitivity import Mask, mask_for
 
 REVIEWER_GROUP = "reviewer"
 _IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -84,10 +90,26 @@ def _keyed_insert(
     return _row(row), created
 
 
-_VISIT = """SELECT v.id, l.slug AS layer, v.feature_id, v.visited_on, v.team, v.observations,
+_VISIT_COLUMNS = """v.id, l.slug AS layer, v.feature_id, v.visited_on, v.team, v.observations,
     v.workers, v.women, v.children, v.methods, v.armed_actors, v.state_actors,
-    ST_AsGeoJSON(v.position) AS position, v.entry_key, v.recorded_by, v.recorded_at
-    FROM monitoring_visits v JOIN layers l ON l.id = v.layer_id"""
+    ST_AsGeoJSON({position}) AS position, v.entry_key, v.recorded_by, v.recorded_at,
+    ARRAY(SELECT p.id FROM monitoring_photos p WHERE p.visit_id = v.id ORDER BY p.id) AS photos"""
+_VISIT = f"SELECT {_VISIT_COLUMNS.format(position='v.position')}" + (
+    " FROM monitoring_visits v JOIN layers l ON l.id = v.layer_id"
+)
+
+
+def _photo_links(visit: dict[str, Any]) -> dict[str, Any]:
+    """The visit's photos as links to each photo and its thumbnail."""
+    visit["photos"] = [
+        {
+            "id": p,
+            "url": f"/monitoring/photos/{p}",
+            "thumbnail_url": f"/monitoring/photos/{p}/thumbnail",
+        }
+        for p in visit.get("photos") or []
+    ]
+    return visit
 
 
 def record_visit(
@@ -116,7 +138,7 @@ def record_visit(
     if created:
         audit.record(session, who, "monitoring.visit", layer_id=layer.id, layer_slug=layer.slug,
                      after={"visit": visit["id"], "feature_id": feature_id})  # fmt: skip
-    return visit, created
+    return _photo_links(visit), created
 
 
 def _between(column: str, start: date | None, end: date | None) -> tuple[str, dict[str, Any]]:
@@ -130,17 +152,29 @@ def _between(column: str, start: date | None, end: date | None) -> tuple[str, di
 
 
 def visits(
-    session: Session, layer: Layer, feature_id: int | None, start: date | None, end: date | None
-) -> list[dict[str, Any]]:
+    session: Session, layer: Layer, feature_id: int | None, start: date | None, end: date | None,
+    who: Principal,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The visits of the layer's sites (of one site), in date order, with their photos."""
     span, params = _between("v.visited_on", start, end)
+    mask = mask_for(layer, who)
+    columns = _VISIT_COLUMNS.format(position=_masked(mask, "v.position"))
     rows = session.execute(
         text(
-            _VISIT + " WHERE v.layer_id = :layer AND (CAST(:fid AS bigint) IS NULL"
+            f"SELECT {columns} FROM monitoring_visits v JOIN layers l ON l.id = v.layer_id"
+            " WHERE v.layer_id = :layer AND (CAST(:fid AS bigint) IS NULL"
             " OR v.feature_id = :fid)" + span + " ORDER BY v.visited_on, v.id"
         ),
-        {"layer": layer.id, "fid": feature_id, **params},
+        {"layer": layer.id, "fid": feature_id, **params, **mask.params()},
     )
-    return [_row(r) for r in rows]
+    return [_photo_links(_row(r)) for r in rows]
+
+
+def _masked(mask: Mask, geom: str) -> str:
+    """SQL of a position as the caller may see it (NULL stays NULL)."""
+    if mask.grid_m is None:
+        return geom
+    return f"(CASE WHEN {geom} IS NULL THEN NULL ELSE {mask.geometry(geom)} END)"
 
 
 def _visit_layer(session: Session, visit_id: int, who: Principal) -> Layer:
@@ -263,40 +297,77 @@ def status(session: Session, layer: Layer, feature_id: int, as_of: date) -> dict
             "history": [_row(r) for r in history]}  # fmt: skip
 
 
-def sites(session: Session, layer: Layer, as_of: date) -> dict[str, Any]:
-    """The layer's sites as GeoJSON with their state and incident counts as of the day."""
+def _qualification_as_of(alias: str = "f") -> str:
+    """A site's qualification as of the day: its latest status by then; a site with no status
+    recorded at all keeps its own attribute (the register never changed it); one assessed only
+    later was not assessed yet."""
+    recorded = _as_of_sql("qualification", alias).rsplit(" AS ", 1)[0]
+    return (
+        f"coalesce({recorded}, CASE WHEN NOT EXISTS (SELECT 1 FROM site_statuses s"
+        f" WHERE s.layer_id = {alias}.layer_id AND s.feature_id = {alias}.id"
+        f" AND s.qualification IS NOT NULL) THEN {alias}.properties ->> 'qualification' END,"
+        f" 'not_assessed') AS qualification"
+    )
+
+
+def sites(session: Session, layer: Layer, as_of: date, who: Principal) -> dict[str, Any]:
+    """The layer's sites as GeoJSON with their state, incident counts and last visit as of
+    the day, located as the caller may see them."""
+    mask = mask_for(layer, who)
+    fields = [_qualification_as_of(), *(_as_of_sql(x) for x in _FIELDS if x != "qualification")]
     rows = session.execute(
         text(
-            f"SELECT f.id, f.name, ST_AsGeoJSON(f.geom) AS geometry,"
-            f" {', '.join(_as_of_sql(x) for x in _FIELDS)},"
-            " (SELECT count(*) FROM incidents i WHERE i.feature_id = f.id AND i.occurred_on"
-            " <= :as_of AND i.verification = 'verified') AS incidents_verified,"
-            " (SELECT count(*) FROM incidents i WHERE i.feature_id = f.id AND i.occurred_on"
-            " <= :as_of AND i.verification = 'unverified') AS incidents_unverified"
-            " FROM features f WHERE f.layer_id = :layer ORDER BY f.id"
+            f"SELECT f.id, {mask.name('f.name')} AS name,"
+            f" ST_AsGeoJSON({mask.geometry('f.geom')}, 7) AS geometry, {', '.join(fields)},"
+            f" {_VERIFIED_BY} FROM features f WHERE f.layer_id = :layer ORDER BY f.id"
         ),
-        {"layer": layer.id, "as_of": as_of},
+        {"layer": layer.id, "as_of": as_of, **mask.params()},
     )
     features = []
     for r in rows:
-        props = {k: v for k, v in r._mapping.items() if k != "geometry"}
+        props = {k: _iso(v) for k, v in r._mapping.items() if k != "geometry"}
         features.append({"type": "Feature", "id": r.id, "geometry": orjson.loads(r.geometry),
                          "properties": props})  # fmt: skip
     return {"type": "FeatureCollection", "as_of": as_of.isoformat(), "features": features}
 
 
-_INCIDENT = """SELECT i.id, l.slug AS layer, i.feature_id, i.occurred_on, i.category,
-    i.severity, i.status, i.description, i.reported_by, ST_AsGeoJSON(i.position) AS position,
-    i.entry_key, i.verification, i.verified_by, i.verified_at, i.verification_comment,
-    i.recorded_by, i.recorded_at, r.severity AS risk_severity, r.likelihood AS risk_likelihood,
-    r.severity * r.likelihood AS risk_rating,
-    ST_AsGeoJSON(coalesce(i.position, ST_PointOnSurface(f.geom))) AS point
-    FROM incidents i JOIN layers l ON l.id = i.layer_id JOIN features f ON f.id = i.feature_id
-    LEFT JOIN risks r ON r.incident_id = i.id"""
+# Whether an incident was verified (rejected) by the day `:as_of`: a verdict given later did not
+# exist yet, and the incident was still waiting for one.
+_VERIFICATION_AS_OF = (
+    "(CASE WHEN CAST(:as_of AS date) IS NULL OR i.verified_at IS NULL"
+    " OR CAST(i.verified_at AS date) <= :as_of THEN i.verification ELSE 'unverified' END)"
+)
+_VERIFIED_BY = (
+    "(SELECT count(*) FROM incidents i WHERE i.feature_id = f.id AND i.occurred_on <= :as_of"
+    f" AND {_VERIFICATION_AS_OF} = 'verified') AS incidents_verified,"
+    " (SELECT count(*) FROM incidents i WHERE i.feature_id = f.id AND i.occurred_on <= :as_of"
+    f" AND {_VERIFICATION_AS_OF} = 'unverified') AS incidents_unverified,"
+    " (SELECT max(v.visited_on) FROM monitoring_visits v WHERE v.layer_id = f.layer_id"
+    " AND v.feature_id = f.id AND v.visited_on <= :as_of) AS last_visit"
+)
 
 
-def _incident(row: dict[str, Any]) -> dict[str, Any]:
+_INCIDENT_COLUMNS = """i.id, l.slug AS layer, i.feature_id, i.occurred_on, i.category,
+    i.severity, i.status, i.description, i.reported_by, ST_AsGeoJSON({position}) AS position,
+    i.entry_key, {verification} AS verification, i.verified_by, i.verified_at,
+    i.verification_comment, i.recorded_by, i.recorded_at, r.severity AS risk_severity,
+    r.likelihood AS risk_likelihood, r.severity * r.likelihood AS risk_rating,
+    ST_AsGeoJSON({point}) AS point"""
+_INCIDENT_FROM = """ FROM incidents i JOIN layers l ON l.id = i.layer_id
+    JOIN features f ON f.id = i.feature_id LEFT JOIN risks r ON r.incident_id = i.id"""
+_INCIDENT = "SELECT " + _INCIDENT_COLUMNS.format(
+    position="i.position", verification="i.verification",
+    point="coalesce(i.position, ST_PointOnSurface(f.geom))",
+) + _INCIDENT_FROM  # fmt: skip
+# Who reported an incident can endanger them: only callers cleared internal see it.
+_INFORMANT = ("reported_by",)
+
+
+def _incident(row: dict[str, Any], who: Principal | None = None) -> dict[str, Any]:
     row["point"] = orjson.loads(row["point"]) if row.get("point") else None
+    if who is not None and not sees(who, Level.internal):
+        for name in _INFORMANT:
+            row.pop(name, None)
     category = vocab.CATEGORY[row["category"]]
     row["domain"], row["annex_ii"] = category.domain, category.annex_ii
     return row
@@ -325,31 +396,54 @@ def incident(session: Session, incident_id: int, who: Principal) -> dict[str, An
     row = session.execute(text(_INCIDENT + " WHERE i.id = :id"), {"id": incident_id}).one_or_none()
     if row is None:
         raise NotFound(msg("monitoring.unknown", what="incident", id=incident_id))
-    store.get_layer(session, row.layer, who)
-    return _incident(_row(row))
+    layer = store.get_layer(session, row.layer, who)
+    mask = mask_for(layer, who)
+    if mask.grid_m is not None:  # read again, located as the caller may see it
+        row = session.execute(
+            text(_incident_sql(mask, None) + " WHERE i.id = :id"),
+            {"id": incident_id, "as_of": None, **mask.params()},
+        ).one()
+    return _incident(_row(row), who)
+
+
+def _incident_sql(mask: Mask, as_of: date | None) -> str:
+    point = mask.geometry("coalesce(i.position, ST_PointOnSurface(f.geom))")
+    verification = "i.verification" if as_of is None else _VERIFICATION_AS_OF
+    columns = _INCIDENT_COLUMNS.format(
+        position=_masked(mask, "i.position"), verification=verification, point=point
+    )
+    return f"SELECT {columns}{_INCIDENT_FROM}"
 
 
 def incidents(
-    session: Session, layer: Layer, *, feature_id: int | None = None, start: date | None = None,
-    end: date | None = None, category: str | None = None, domain: str | None = None,
-    verification: str | None = None, annex_ii: str | None = None,
+    session: Session, layer: Layer, who: Principal, *, feature_id: int | None = None,
+    start: date | None = None, end: date | None = None, category: str | None = None,
+    domain: str | None = None, verification: str | None = None, annex_ii: str | None = None,
+    as_of: date | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
+    """The layer's incidents, filtered. With `as_of`: those that had occurred by that day, with
+    their verification as it stood then (a later verdict not yet given)."""
     span, params = _between("i.occurred_on", start, end)
+    mask = mask_for(layer, who)
     codes = [c.code for c in vocab.CATEGORIES
              if (domain is None or c.domain == domain)
              and (annex_ii is None or c.annex_ii == annex_ii)
              and (category is None or c.code == category)]  # fmt: skip
+    verdict = "i.verification" if as_of is None else _VERIFICATION_AS_OF
     rows = session.execute(
         text(
-            _INCIDENT + " WHERE i.layer_id = :layer AND (CAST(:fid AS bigint) IS NULL"
-            " OR i.feature_id = :fid) AND i.category = ANY(:codes)"
-            " AND (CAST(:ver AS text) IS NULL OR i.verification = :ver)"
+            _incident_sql(mask, as_of) + " WHERE i.layer_id = :layer"
+            " AND (CAST(:fid AS bigint) IS NULL OR i.feature_id = :fid)"
+            " AND i.category = ANY(:codes)"
+            f" AND (CAST(:ver AS text) IS NULL OR {verdict} = :ver)"
+            " AND (CAST(:as_of AS date) IS NULL OR i.occurred_on <= :as_of)"
             + span
             + " ORDER BY i.occurred_on, i.id"
         ),
-        {"layer": layer.id, "fid": feature_id, "codes": codes, "ver": verification, **params},
-    )
-    return [_incident(_row(r)) for r in rows]
+        {"layer": layer.id, "fid": feature_id, "codes": codes, "ver": verification,
+         "as_of": as_of, **params, **mask.params()},
+    )  # fmt: skip
+    return [_incident(_row(r), who) for r in rows]
 
 
 def is_reviewer(who: Principal) -> bool:

@@ -137,7 +137,9 @@ def test_visits_and_statuses_over_time(as_role, sites, anon) -> None:
 
     colours = editor.get("/monitoring/sites", params={"layer": slug, "as_of": _day(40)}).json()
     by_id = {f["id"]: f["properties"] for f in colours["features"]}
-    assert by_id[site]["qualification"] == "green" and by_id[sites[1][1]]["qualification"] is None
+    # A site never assessed (no status, no qualification of its own) is "not assessed".
+    assert by_id[site]["qualification"] == "green"
+    assert by_id[sites[1][1]]["qualification"] == "not_assessed"
     today = editor.get("/monitoring/sites", params={"layer": slug}).json()
     assert {f["id"]: f["properties"]["qualification"] for f in today["features"]}[site] == "red"
 
@@ -209,6 +211,15 @@ def test_incident_verification_and_risk(as_role, client, sites, engine, app) -> 
     sites_now = editor.get("/monitoring/sites", params={"layer": slug}).json()
     props = {f["id"]: f["properties"] for f in sites_now["features"]}[site]
     assert props["incidents_verified"] == 1
+    # As of yesterday the incident had occurred but was not verified yet (the verdict is today's).
+    yesterday = {"layer": slug, "feature_id": site, "as_of": _day(1)}
+    then = editor.get("/monitoring/incidents", params=yesterday).json()["incidents"]
+    assert [(i["id"], i["verification"]) for i in then] == [(incident["id"], "unverified")]
+    before = editor.get("/monitoring/incidents", params={**yesterday, "as_of": _day(4)}).json()
+    assert before["incidents"] == []
+    then_sites = editor.get("/monitoring/sites", params={"layer": slug, "as_of": _day(1)}).json()
+    counts = {f["id"]: f["properties"] for f in then_sites["features"]}[site]
+    assert (counts["incidents_verified"], counts["incidents_unverified"]) == (0, 1)
     rated = editor.put(f"/monitoring/incidents/{incident['id']}/risk",
                        json={"severity": 4, "likelihood": 3})  # fmt: skip
     assert rated.status_code == 200 and rated.json()["rating"] == 12
@@ -280,6 +291,9 @@ def test_photos_checked_by_content_and_size(as_role, sites, app) -> None:
     limit = app.state.settings.monitoring.thumbnail_px
     assert thumb.format == "JPEG" and max(thumb.size) == limit
     assert thumb.size == (limit, limit * 600 // 800)
+    listed = editor.get("/monitoring/visits", params={"layer": slug, "feature_id": site}).json()
+    photos = {v["id"]: v["photos"] for v in listed["visits"]}[visit["id"]]
+    assert [p["thumbnail_url"] for p in photos] == [made.json()["thumbnail_url"]]
     _problem(editor.post(url, files={"photo": ("x.jpg", b"GIF89a not really", "image/jpeg")}),
              415)  # fmt: skip
     old = app.state.settings.monitoring.photo_max_bytes
@@ -295,3 +309,73 @@ def test_vocabulary_in_french(as_role) -> None:
     assert found.status_code == 200
     labels = {c["code"]: c["label"] for c in found.json()["categories"]}
     assert labels["water"] == "Eau" and len(labels) == 26
+
+
+GRID = 10_000
+
+
+def test_a_sensitive_layers_sites_visits_and_incidents_are_generalised(
+    as_role, anon, client, engine
+) -> None:
+    """A restricted site layer: below its level every position (site, visit, incident) is the
+    centre of its grid cell of EPSG:3857 and the informant is gone; an admin sees them exact."""
+    from pyproj import Transformer
+
+    to_m = Transformer.from_crs(4326, 3857, always_xy=True)
+    to_deg = Transformer.from_crs(3857, 4326, always_xy=True)
+    slug = f"mon-secret-{uuid.uuid4().hex[:6]}"
+    true_site, true_visit = (12.345, 13.456), (12.351, 13.449)
+    with Session(engine) as s:
+        layer = store.create_layer(s, slug, OPERATOR, kind="mine_site", visibility="public")
+        fid = store.create_feature(s, layer, {"type": "Point", "coordinates": list(true_site)},
+                                   {"name": "Secret pit"}, who=OPERATOR).id  # fmt: skip
+        s.commit()
+    try:
+        made = client.patch(f"/layers/{slug}", json={"sensitivity": "restricted",
+                                                    "generalise_m": GRID})  # fmt: skip
+        assert made.status_code == 200, made.text
+        editor = as_role("editor")
+        position = {"lon": true_visit[0], "lat": true_visit[1]}
+        assert editor.post("/monitoring/visits", json={
+            "layer": slug, "feature_id": fid, "visited_on": _day(2), "position": position,
+        }).status_code == 201  # fmt: skip
+        assert editor.post("/monitoring/incidents", json={
+            "layer": slug, "feature_id": fid, "occurred_on": _day(2), "severity": "high",
+            "category": "worst_forms_child_labour", "reported_by": "Informant A",
+            "position": position,
+        }).status_code == 201  # fmt: skip
+
+        def cell(lon: float, lat: float) -> tuple[float, float]:
+            x, y = to_m.transform(lon, lat)
+            return to_deg.transform(round(x / GRID) * GRID, round(y / GRID) * GRID)
+
+        def seen(who) -> dict[str, object]:
+            site = who.get("/monitoring/sites", params={"layer": slug}).json()["features"][0]
+            visit = who.get("/monitoring/visits", params={"layer": slug}).json()["visits"][0]
+            geo = who.get("/monitoring/incidents", params={"layer": slug, "f": "geojson"}).json()
+            one = who.get(f"/monitoring/incidents/{geo['features'][0]['id']}").json()
+            return {"site": site["geometry"]["coordinates"],
+                    "visit": visit["position"]["coordinates"],
+                    "incident": geo["features"][0]["geometry"]["coordinates"],
+                    "incident_position": one["position"]["coordinates"],
+                    "one_point": one["point"]["coordinates"],
+                    "reported_by": one.get("reported_by", "absent"),
+                    "name": site["properties"]["name"]}  # fmt: skip
+
+        admin = seen(client)
+        assert admin["site"] == pytest.approx(true_site) and admin["name"] == "Secret pit"
+        assert admin["visit"] == pytest.approx(true_visit)
+        assert admin["incident"] == pytest.approx(true_visit)
+        assert admin["reported_by"] == "Informant A"
+        for who in (as_role("viewer"), editor):
+            got = seen(who)
+            assert got["site"] == pytest.approx(cell(*true_site), abs=1e-6)
+            for key in ("visit", "incident", "incident_position", "one_point"):
+                assert got[key] == pytest.approx(cell(*true_visit), abs=1e-6), key
+        assert seen(as_role("viewer"))["reported_by"] == "absent"
+        assert seen(editor)["reported_by"] == "Informant A"  # internal: cleared for informants
+        assert anon.get("/monitoring/sites", params={"layer": slug}).status_code in (401, 403)
+    finally:
+        with Session(engine) as s:
+            store.delete_layer(s, slug, OPERATOR)
+            s.commit()
