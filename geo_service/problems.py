@@ -370,6 +370,7 @@ _EN: dict[str, str] = {
     "screen.either": "Give either a geometry or a zone_id",
     "screen.unknown": "No feature {id} to screen",
     "screen.no_area": "The zone has no area",
+    "sensitivity.generalised_area": "You see the location of feature {id} of layer '{layer}' generalised: at your clearance it cannot serve as an area to analyse",
     # Permits and enforcement (domain/enforcement.py, store/enforcement.py, analysis/permits.py).
     "permit.final": "A {status} permit can no longer change: no {event}",
     "permit.renewal_expiry": 'A renewal needs the new expiry: give "new_expires"',
@@ -766,6 +767,7 @@ _FR: dict[str, str] = {
     "screen.either": "Donnez soit une géométrie, soit un zone_id",
     "screen.unknown": "Aucune entité {id} à vérifier",
     "screen.no_area": "La zone n'a pas de superficie",
+    "sensitivity.generalised_area": "Vous voyez l'emplacement de l'entité {id} de la couche « {layer} » généralisé : à votre niveau d'habilitation, elle ne peut pas servir de surface à analyser",
     "permit.final": "Un permis au statut {status} ne peut plus changer : pas de {event}",
     "permit.renewal_expiry": 'Un renouvellement demande la nouvelle échéance : donnez "new_expires"',
     "permit.renewal_later": "La nouvelle échéance d'un renouvellement ({new}) doit suivre l'actuelle ({old})",

@@ -3,6 +3,10 @@ hazards, a people term from the settlements and a water term from the rivers and
 within a distance (geodesic metres), as domain/priority.py defines and weighs them. Each site
 says which term gave how much and which feature gave each share.
 
+Sensitive layers: as in exposure.py, distances are between the geometries the caller sees and
+attributes it may not see are left out; the score is of what it sees (a hidden population or
+hazard list counts for nothing), so that no score is a finer answer than the map.
+
     >>> ranked = abandoned_priority(session, "abandoned-mines", who, within_m=5000)
     >>> ranked["rows"][0]["terms"]["hazard"]
     {'value': 7.0, 'from': [{'hazard': 'mercury', 'weight': 4.0}, ...]}
@@ -14,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from geo_service.analysis.exposure import checked_layer, nearby
+from geo_service.analysis.exposure import Seen, checked_layer, nearby
 from geo_service.domain import priority
 from geo_service.domain.access import Principal
 from geo_service.domain.kinds import Kind
@@ -75,7 +79,8 @@ def abandoned_priority(
     """Every abandoned mine of `layer` (or mine `feature`) with its priority score, class and
     terms, highest score first (ties by id)."""
     ref = checked_layer(session, layer, who, Kind.abandoned_mine, within_m)
-    sources, near = nearby(session, ref.id, who, _THEMES, within_m, feature)
+    seen = Seen.of(session, ref, who)
+    sources, near = nearby(session, seen, ref.id, who, _THEMES, within_m, feature)
     rows: list[dict[str, Any]] = []
     scores: dict[int, float] = {}
     for sid, name, props in sources:
@@ -85,11 +90,14 @@ def abandoned_priority(
             {
                 "id": sid,
                 "name": name,
-                "hazards": props.get("hazards") or [],
-                "rehabilitation": props.get("rehabilitation"),
-                "responsible_party_known": props.get("responsible_party_known"),
-                "rehabilitation_cost": props.get("rehabilitation_cost"),
-                "rehabilitation_currency": props.get("rehabilitation_currency"),
+                **{k: v or [] for k, v in seen.carried(props, "hazards").items()},
+                **seen.carried(
+                    props,
+                    "rehabilitation",
+                    "responsible_party_known",
+                    "rehabilitation_cost",
+                    "rehabilitation_currency",
+                ),
                 "score": score,
                 "class": priority.priority_class(score),
                 "terms": terms,

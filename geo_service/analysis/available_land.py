@@ -16,6 +16,13 @@ them.
 Each piece says what was excluded next to it: per excluded layer, the features within their
 buffer plus `nearby_m` (settings) of the piece, with their geodesic distance, nearest first.
 
+Sensitive layers (store/sensitivity.py): an excluded or near layer the caller sees generalised
+takes part with the geometries it sees (grid points or admin areas, grown by their buffer),
+never the exact ones, whose outlines the pieces' holes and the listed distances would draw;
+names it may not see are not listed, and a filter may not name a hidden attribute. A region
+that is a feature the caller sees generalised is refused (InvalidInput): the pieces would
+draw its shape. The areas are of what the caller sees.
+
     >>> found = available_land(session, {"layer": "regions", "id": 3}, who=OPERATOR,
     ...                        exclude=[{"layer": "concessions", "buffer_m": 500}])
     >>> found["features"][0]["properties"]["area_ha"]  # doctest: +SKIP
@@ -25,6 +32,7 @@ buffer plus `nearby_m` (settings) of the piece, with their geodesic distance, ne
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +50,10 @@ from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput, UnknownFeature
 from geo_service.problems import msg
 from geo_service.settings import get_settings
+from geo_service.store.sensitivity import Mask, mask_for
 
 # Most features listed per excluded layer and per piece (the nearest first).
 MAX_LISTED = 20
-_LABEL = Naming("listed").label_sql("f")
 
 _REGION_GEOJSON = """
 SELECT ST_AsEWKB(ST_CollectionExtract(ST_MakeValid(
@@ -64,10 +72,9 @@ _GROWN = """
 SELECT ST_AsEWKB(ST_UnaryUnion(ST_Collect(
          CASE WHEN :m > 0 THEN ST_Buffer(fp.geom::geography, :m, 'quad_segs=16')::geometry
               ELSE fp.geom END)))
-  FROM feature_pieces fp
-  JOIN features f ON f.id = fp.feature_id
+  FROM {pieces}
  CROSS JOIN (SELECT ST_GeomFromEWKB(:area) AS g) a
- WHERE fp.layer_id = :layer
+ WHERE {on_layer}
    AND fp.geom && geo_expand_m(a.g, :m)
    AND ST_DWithin(fp.geom::geography, a.g::geography, :m)
    AND ({filter})
@@ -99,9 +106,8 @@ SELECT p.i, x.id, x.name, x.distance_m
  CROSS JOIN LATERAL (
    SELECT f.id, {label} AS name, min(ST_Distance(fp.geom::geography,
                                                    ST_GeomFromEWKB(p.g)::geography)) AS distance_m
-     FROM feature_pieces fp
-     JOIN features f ON f.id = fp.feature_id
-    WHERE fp.layer_id = :layer
+     FROM {pieces}
+    WHERE {on_layer}
       AND fp.geom && geo_expand_m(ST_GeomFromEWKB(p.g), :m)
       AND ST_DWithin(fp.geom::geography, ST_GeomFromEWKB(p.g)::geography, :m)
       AND ({filter})
@@ -130,6 +136,11 @@ def region_geometry(session: Session, region: dict[str, Any], who: Principal) ->
                 msg("feature.unknown", id=region["id"], layer=layer.slug),
                 where={"field": "region", "layer": layer.slug, "id": region["id"]},
             )
+        if mask_for(layer, who).grid_m is not None:
+            raise InvalidInput(
+                msg("sensitivity.generalised_area", id=region["id"], layer=layer.slug),
+                where={"field": "region", "layer": layer.slug, "id": region["id"]},
+            )
         geom = bytes(found)
     else:
         from geo_service.domain.geometry import check_geometry, parse_geojson
@@ -154,44 +165,68 @@ def is_large(session: Session, region: dict[str, Any], who: Principal) -> bool:
     return bool(ha > zoning.job_area_ha or vertices > zoning.job_vertices)
 
 
+@dataclass(frozen=True)
+class _Side:
+    """An excluded or near layer: its features `f` (and their pieces `fp`, as the caller sees
+    them) that meet `condition`, and the parameters of both."""
+
+    layer: int
+    slug: str
+    condition: str
+    params: dict[str, Any]
+    mask: Mask
+
+    def sql(self, template: str) -> str:
+        """`template` on this side's features: the pieces of the exact geometries through the
+        index, or each feature's generalised geometry when the caller sees it generalised."""
+        if self.mask.grid_m is None:
+            pieces = "feature_pieces fp JOIN features f ON f.id = fp.feature_id"
+            on_layer = "fp.layer_id = :layer"
+        else:
+            shown = self.mask.geometry("f.geom")
+            pieces = f"features f CROSS JOIN LATERAL (SELECT {shown} AS geom) fp"
+            on_layer = "f.layer_id = :layer"
+        parts = {
+            "{pieces}": pieces,
+            "{on_layer}": on_layer,
+            "{filter}": self.condition,
+            "{label}": Naming("listed", mask=self.mask).label_sql("f"),
+        }
+        for key, value in parts.items():
+            template = template.replace(key, value)
+        return template
+
+    def bound(self, **more: Any) -> dict[str, Any]:
+        return {**self.params, **self.mask.params(), "layer": self.layer, **more}
+
+
 def _side(
     session: Session, spec: dict[str, Any], who: Principal, prefix: str, minerals: list[str]
-) -> tuple[int, str, str, dict[str, Any]]:
-    """(layer id, slug, SQL condition on `f`, its parameters) of an excluded or near layer."""
+) -> _Side:
+    """An excluded or near layer, as `who` sees it (a filter may not name a hidden attribute,
+    and the minerals of a layer that hides them match nothing)."""
     layer = layer_ref(session, spec["layer"], who)
-    condition, params = property_filter(spec.get("filter"), "f", prefix)
+    mask = mask_for(layer, who, f"{prefix}_m")
+    condition, params = property_filter(spec.get("filter"), "f", prefix, mask.hidden)
     if minerals:
-        condition = f"({condition}) AND {_MINERALS}"
+        condition = f"({condition}) AND {'FALSE' if 'minerals' in mask.hidden else _MINERALS}"
         params = {**params, "minerals": minerals}
-    return layer.id, layer.slug, condition, params
+    return _Side(layer.id, layer.slug, condition, params, mask)
 
 
-def _grown(
-    session: Session, area: bytes, layer: int, condition: str, params: dict[str, Any], m: float
-) -> bytes | None:
-    found = session.scalar(
-        text(_GROWN.replace("{filter}", condition)), {**params, "area": area, "layer": layer,
-                                                       "m": m}
-    )  # fmt: skip
+def _grown(session: Session, area: bytes, side: _Side, m: float) -> bytes | None:
+    found = session.scalar(text(side.sql(_GROWN)), side.bound(area=area, m=m))
     return None if found is None else bytes(found)
 
 
 def _nearby(
-    session: Session,
-    pieces: list[bytes],
-    layer: int,
-    condition: str,
-    params: dict[str, Any],
-    m: float,
+    session: Session, pieces: list[bytes], side: _Side, m: float
 ) -> dict[int, list[dict[str, Any]]]:
     """Per piece number (1-based), the chosen features within `m` metres, nearest first."""
     out: dict[int, list[dict[str, Any]]] = {}
     if not pieces:
         return out
-    rows = session.execute(
-        text(_NEARBY.replace("{filter}", condition).replace("{label}", _LABEL)),
-        {**params, "pieces": pieces, "layer": layer, "m": m, "n": MAX_LISTED},
-    )
+    rows = session.execute(text(side.sql(_NEARBY)), side.bound(pieces=pieces, m=m, n=MAX_LISTED))
     for i, feature_id, name, distance in rows:
         out.setdefault(int(i), []).append(
             {"id": feature_id, "name": name, "distance_m": round(float(distance), 2)}
@@ -242,8 +277,7 @@ def available_land(
         buffer_m = float(spec.get("buffer_m") or 0.0)
         if buffer_m < 0:
             raise InvalidInput(msg("land.negative", field="buffer_m"), where=_where(i, "buffer_m"))
-        layer, slug, condition, params = _side(session, spec, who, f"e{i}", [])
-        sides.append((slug, layer, condition, params, buffer_m))
+        sides.append((_side(session, spec, who, f"e{i}", []), buffer_m))
     near_side = None
     if near is not None:
         within_m = float(near["within_m"])
@@ -251,18 +285,16 @@ def available_land(
             raise InvalidInput(
                 msg("land.negative", field="within_m"), where=_where("near", "within_m")
             )
-        layer, slug, condition, params = _side(session, near, who, "n", wanted)
-        near_side = (slug, layer, condition, params, within_m)
+        near_side = (_side(session, near, who, "n", wanted), within_m)
 
     free: bytes | None = area
-    for slug, layer, condition, params, buffer_m in sides:
-        cut = _grown(session, area if free is None else free, layer, condition, params, buffer_m)
+    for side, buffer_m in sides:
+        cut = _grown(session, area if free is None else free, side, buffer_m)
         if cut is not None and free is not None:
             free = bytes(session.scalar(text(_DIFFERENCE), {"area": free, "cut": cut}))
-        step(f"exclude {slug}")
+        step(f"exclude {side.slug}")
     if near_side is not None and free is not None:
-        _, layer, condition, params, within_m = near_side
-        reach = _grown(session, free, layer, condition, params, within_m)
+        reach = _grown(session, free, *near_side)
         step("near")
         free = (
             None
@@ -278,14 +310,9 @@ def available_land(
     step("pieces")
     blobs = [bytes(p.g) for p in pieces]
     listed = {
-        slug: _nearby(session, blobs, layer, condition, params, buffer_m + nearby_m)
-        for slug, layer, condition, params, buffer_m in sides
+        side.slug: _nearby(session, blobs, side, buffer_m + nearby_m) for side, buffer_m in sides
     }
-    reached = (
-        _nearby(session, blobs, near_side[1], near_side[2], near_side[3], near_side[4])
-        if near_side is not None
-        else {}
-    )
+    reached = _nearby(session, blobs, *near_side) if near_side is not None else {}
     step("nearby")
     features = [
         {
@@ -307,10 +334,10 @@ def available_land(
         "available_area_ha": round(sum(f["properties"]["area_ha"] for f in features), 4),
         "minerals": wanted,
         "options": {
-            "exclude": [{"layer": s[0], "buffer_m": s[4]} for s in sides],
+            "exclude": [{"layer": side.slug, "buffer_m": m} for side, m in sides],
             "near": None
             if near_side is None
-            else {"layer": near_side[0], "within_m": near_side[4]},
+            else {"layer": near_side[0].slug, "within_m": near_side[1]},
             "min_area_ha": min_area_ha,
             "nearby_m": nearby_m,
         },

@@ -24,6 +24,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput
 from geo_service.problems import msg
@@ -61,6 +62,26 @@ def layer_ref(
             where={"layer": slug},
         )  # fmt: skip
     return ref
+
+
+_FEATURE_LAYER = """
+SELECT l.slug FROM features f JOIN layers l ON l.id = f.layer_id
+ WHERE f.id = :id AND {visible}
+"""
+
+
+def check_exact_area(session: Session, feature_id: int, who: Principal, where: Any) -> None:
+    """InvalidInput when `who` sees the location of feature `feature_id` generalised: an
+    analysis over its shape (a zone screened, a region searched) would draw that shape. A
+    feature `who` may not read is left to the analysis, which knows it as unknown."""
+    readable, access = visible(who, "l")
+    slug = session.scalar(
+        text(_FEATURE_LAYER.replace("{visible}", readable)), {**access, "id": feature_id}
+    )
+    if slug is not None and mask_for(layer_ref(session, slug, who, None), who).grid_m is not None:
+        raise InvalidInput(
+            msg("sensitivity.generalised_area", id=feature_id, layer=slug), where=where
+        )
 
 
 def property_filter(
@@ -116,6 +137,15 @@ def _some_attributes(session: Session, layer: LayerRecord) -> list[str]:
             {"id": layer.id},
         )
     )
+
+
+def label_sql(name: str, properties: str, hidden: tuple[str, ...] = ()) -> str:
+    """SQL of a feature's label (NULL when it has none): its display name `name`, else the
+    first of DEFAULT_LABELS its jsonb `properties` hold that is not `hidden`."""
+    defaults = ", ".join(
+        f"NULLIF(({properties}) ->> '{k}', '')" for k in DEFAULT_LABELS if k not in hidden
+    )
+    return f"COALESCE(NULLIF({name}, ''), {defaults})"
 
 
 @dataclass(frozen=True)
@@ -179,12 +209,7 @@ class Naming:
         """The feature's label as text (NULL when it has none)."""
         if self.label is not None:
             return f"NULLIF({alias}.properties ->> :{self.side}_label, '')"
-        defaults = ", ".join(
-            f"NULLIF({alias}.properties ->> '{k}', '')"
-            for k in DEFAULT_LABELS
-            if k not in self.mask.hidden
-        )
-        return f"COALESCE(NULLIF({self.mask.name(alias + '.name')}, ''), {defaults})"
+        return label_sql(self.mask.name(alias + ".name"), f"{alias}.properties", self.mask.hidden)
 
     def properties_sql(self, alias: str) -> str:
         """The feature's attributes the caller may see when the rows carry some, else NULL."""

@@ -11,66 +11,115 @@ a settlement within the distance of that river whose fraction is greater lies do
 Those are listed first, in order along the river (nearest downstream first); everything else
 follows by distance. With no line river near, there is no downstream and all is by distance.
 
+Sensitive layers (store/sensitivity.py): every distance, the flow and what is downstream are
+measured between the geometries the caller sees (a facility or a settlement of a layer it sees
+generalised, at its grid point or admin area; a river seen as a point has no line to follow),
+so that no distance points at an exact location; names and attributes it may not see are left
+out (and count for nothing in abandoned.py's score). Counts per theme are of what it sees.
+
     >>> exposure(session, "tailings", who, within_m=10000)["facilities"][0]["counts"]
     {'settlement': 2, 'river': 1, 'protected_area': 0}
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_service.analysis.common import Naming, layer_ref
+from geo_service.analysis.common import Naming, label_sql, layer_ref
 from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.domain.kinds import Kind
+from geo_service.domain.sensitivity import clearance
 from geo_service.errors import InvalidInput
 from geo_service.problems import msg
 from geo_service.store.catalog import LayerRecord
+from geo_service.store.sensitivity import Mask, generalised_layers, mask_for, of_layers
 
 TAILINGS_THEMES = ("settlement", "river", "protected_area")
 MAX_WITHIN_M = 200_000.0
-_LABEL = Naming("listed")  # the analyses' own label: display name, else name, nom, code...
 
+# A target (a feature of a reference layer `l`) as the caller, cleared to :level, sees it.
+_T_GEOM, _T_PROPS, _T_NAME = of_layers("t.geom", "t.properties", "t.name", "l", ":level")
 
-def _name(alias: str) -> str:
-    return f"COALESCE({_LABEL.label_sql(alias)}, {alias}.id::text)"
-
-
+# Targets near each source: those of exact layers through the index, every feature of a layer
+# the caller sees generalised (:below) measured where the caller sees it.
 _NEAR = f"""
-SELECT s.id, {_name("s")}, s.properties, l.theme, l.slug, t.id, {_name("t")},
-       t.properties, ST_Distance(t.geom::geography, s.geom::geography) AS d
-  FROM features s
-  JOIN features t ON t.geom && geo_expand_m(s.geom, :m)
+WITH s AS (
+  SELECT s.id, {{source_geom}} AS geom FROM features s
+   WHERE s.layer_id = :layer AND (CAST(:feature AS bigint) IS NULL OR s.id = :feature)
+)
+SELECT s.id, l.theme, l.slug, t.id,
+       COALESCE({label_sql(_T_NAME, _T_PROPS)}, t.id::text), {_T_PROPS},
+       ST_Distance(tg.geom::geography, s.geom::geography) AS d
+  FROM s
+  JOIN features t ON (t.geom && geo_expand_m(s.geom, :m)
+                      OR t.layer_id = ANY(CAST(:below AS bigint[])))
   JOIN layers l ON l.id = t.layer_id
- WHERE s.layer_id = :layer AND (CAST(:feature AS bigint) IS NULL OR s.id = :feature)
-   AND l.kind = 'reference' AND l.theme = ANY(CAST(:themes AS text[])) AND {{visible}}
-   AND ST_DWithin(t.geom::geography, s.geom::geography, :m)
+ CROSS JOIN LATERAL (SELECT {_T_GEOM} AS geom) tg
+ WHERE l.kind = 'reference' AND l.theme = ANY(CAST(:themes AS text[])) AND {{visible}}
+   AND ST_DWithin(tg.geom::geography, s.geom::geography, :m)
  ORDER BY s.id, d, t.id
 """
-_SOURCES = f"""
-SELECT s.id, {_name("s")}, s.properties FROM features s
+_SOURCES = """
+SELECT s.id, COALESCE({source_label}, s.id::text), {source_properties} FROM features s
  WHERE s.layer_id = :layer AND (CAST(:feature AS bigint) IS NULL OR s.id = :feature)
  ORDER BY s.id
 """
-# Fractions along the nearest line part of river :river, of the facility and each settlement.
-_ALONG = """
-WITH fac AS (SELECT geom FROM features WHERE id = :facility),
+# Fractions along the nearest line part of river :river, of the facility and each settlement,
+# all where the caller sees them (a river seen as a point has no line: no downstream).
+_ALONG = f"""
+WITH fac AS (SELECT {{source_geom}} AS geom FROM features s WHERE s.id = :facility),
 line AS (
-  SELECT d.geom FROM features r, fac,
-         LATERAL ST_Dump(ST_LineMerge(ST_CollectionExtract(r.geom, 2))) d
-   WHERE r.id = :river
+  SELECT d.geom FROM features t JOIN layers l ON l.id = t.layer_id, fac,
+         LATERAL ST_Dump(ST_LineMerge(ST_CollectionExtract({_T_GEOM}, 2))) d
+   WHERE t.id = :river
    ORDER BY ST_Distance(d.geom::geography, fac.geom::geography) LIMIT 1
 )
 SELECT NULL::bigint, ST_LineLocatePoint(line.geom, ST_ClosestPoint(line.geom, fac.geom)), 0.0
   FROM line, fac
 UNION ALL
-SELECT s.id, ST_LineLocatePoint(line.geom, ST_ClosestPoint(line.geom, s.geom)),
-       ST_Distance(s.geom::geography, line.geom::geography)
-  FROM features s, line WHERE s.id = ANY(CAST(:settlements AS bigint[]))
+SELECT t.id, ST_LineLocatePoint(line.geom, ST_ClosestPoint(line.geom, tg.geom)),
+       ST_Distance(tg.geom::geography, line.geom::geography)
+  FROM features t JOIN layers l ON l.id = t.layer_id
+ CROSS JOIN LATERAL (SELECT {_T_GEOM} AS geom) tg, line
+ WHERE t.id = ANY(CAST(:settlements AS bigint[]))
 """
+
+
+@dataclass(frozen=True)
+class Seen:
+    """How the caller sees a source layer: its mask and the SQL and parameters that follow."""
+
+    mask: Mask
+    level: str
+    below: list[int]
+
+    @classmethod
+    def of(cls, session: Session, layer: LayerRecord, who: Principal) -> Seen:
+        return cls(mask_for(layer, who, "src"), clearance(who).value,
+                   generalised_layers(session, who))  # fmt: skip
+
+    def sql(self, template: str) -> str:
+        """`template` with the source `s` as the caller sees it."""
+        parts = {
+            "{source_geom}": self.mask.geometry("s.geom"),
+            "{source_label}": Naming("listed", mask=self.mask).label_sql("s"),
+            "{source_properties}": self.mask.properties("s.properties"),
+        }
+        for key, value in parts.items():
+            template = template.replace(key, value)
+        return template
+
+    def params(self) -> dict[str, Any]:
+        return {**self.mask.params(), "level": self.level, "below": self.below}
+
+    def carried(self, properties: dict[str, Any], *keys: str) -> dict[str, Any]:
+        """The source's attributes `keys`, those the caller may not see left out."""
+        return {k: properties.get(k) for k in keys if k not in self.mask.hidden}
 
 
 def checked_layer(
@@ -93,6 +142,7 @@ def checked_layer(
 
 def nearby(
     session: Session,
+    seen: Seen,
     layer_id: int,
     who: Principal,
     themes: tuple[str, ...],
@@ -100,14 +150,15 @@ def nearby(
     feature: int | None = None,
 ) -> tuple[list[tuple[int, str, dict[str, Any]]], dict[int, list[dict[str, Any]]]]:
     """The layer's features (id, name, properties) and, per feature id, what of `themes` lies
-    within `within_m` metres, nearest first: [{theme, layer, id, name, properties, distance_m}]."""
+    within `within_m` metres, nearest first: [{theme, layer, id, name, properties, distance_m}];
+    all as `seen` says the caller sees them (distances between the geometries it sees)."""
     readable, access = visible(who, "l")
-    params = {**access, "layer": layer_id, "feature": feature, "m": within_m,
+    params = {**access, **seen.params(), "layer": layer_id, "feature": feature, "m": within_m,
               "themes": list(themes)}  # fmt: skip
-    sources = [tuple(r) for r in session.execute(text(_SOURCES), params)]
+    sources = [tuple(r) for r in session.execute(text(seen.sql(_SOURCES)), params)]
     near: dict[int, list[dict[str, Any]]] = {sid: [] for sid, _n, _p in sources}
-    for sid, _sn, _sp, theme, slug, tid, tname, tprops, d in session.execute(
-        text(_NEAR.replace("{visible}", readable)), params
+    for sid, theme, slug, tid, tname, tprops, d in session.execute(
+        text(seen.sql(_NEAR).replace("{visible}", readable)), params
     ):
         near[sid].append(
             {"theme": theme, "layer": slug, "id": tid, "name": tname, "properties": tprops,
@@ -117,7 +168,7 @@ def nearby(
 
 
 def _downstream(
-    session: Session, facility: int, near: list[dict[str, Any]], within_m: float
+    session: Session, seen: Seen, facility: int, near: list[dict[str, Any]], within_m: float
 ) -> tuple[dict[str, Any] | None, dict[int, tuple[float, float]]]:
     """The river used for flow and, per downstream settlement, (fraction, metres to river)."""
     rivers = [n for n in near if n["theme"] == "river"]
@@ -126,8 +177,10 @@ def _downstream(
         return None, {}
     river = rivers[0]
     rows = session.execute(
-        text(_ALONG), {"facility": facility, "river": river["id"], "settlements": settlements}
-    ).all()
+        text(seen.sql(_ALONG)),
+        {**seen.params(), "facility": facility, "river": river["id"],
+         "settlements": settlements},
+    ).all()  # fmt: skip
     if not rows:  # a river layer of polygons: no line to follow
         return None, {}
     start = float(rows[0][1])
@@ -151,11 +204,12 @@ def exposure(
     """For each tailings facility of `layer` (or facility `feature`): the settlements, rivers and
     protected areas within `within_m` geodesic metres, counted per theme, downstream first."""
     ref = checked_layer(session, layer, who, Kind.tailings_facility, within_m)
-    sources, near = nearby(session, ref.id, who, TAILINGS_THEMES, within_m, feature)
+    seen = Seen.of(session, ref, who)
+    sources, near = nearby(session, seen, ref.id, who, TAILINGS_THEMES, within_m, feature)
     facilities = []
     for sid, name, props in sources:
         found = near[sid]
-        river, below = _downstream(session, sid, found, within_m)
+        river, below = _downstream(session, seen, sid, found, within_m)
         for n in found:
             n.pop("properties")
             n["downstream"] = n["id"] in below if n["theme"] == "settlement" and river else None
@@ -167,8 +221,7 @@ def exposure(
             {
                 "id": sid,
                 "name": name,
-                "consequence": props.get("consequence"),
-                "classification_system": props.get("classification_system"),
+                **seen.carried(props, "consequence", "classification_system"),
                 "counts": {t: sum(1 for n in found if n["theme"] == t) for t in TAILINGS_THEMES},
                 "flow_river": river,
                 "exposed": first + rest,

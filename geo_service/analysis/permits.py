@@ -7,6 +7,12 @@ gazetted in the zone layers the caller may read.
 Cancelled permits are not flagged: they bind nothing any more. Expiry is against `as_of`
 (today by default): a permit whose `expires` is before it is past expiry.
 
+Sensitive layers (store/sensitivity.py): permits and zones take part as the caller sees them.
+Whether a zone covers a permit is decided on the geometries it is shown (a permit of a layer
+it sees generalised is its grid point or admin area), so a flag says no more of where a
+permit lies than the map does; attributes it may not see are left out and flag nothing (a
+hidden `expires` gives no expiry flag).
+
     >>> permit_flags(session, "permits", who, as_of=date(2027, 1, 1))["rows"][0]["flags"]
     [{'code': 'outside_gazetted_zone', 'reason': 'A mining permit outside every gazetted ...'}]
 """
@@ -23,37 +29,51 @@ from geo_service.analysis.common import layer_ref
 from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.domain.kinds import Kind
+from geo_service.domain.sensitivity import clearance
 from geo_service.errors import InvalidInput, UnknownFeature
 from geo_service.problems import msg
+from geo_service.store.sensitivity import generalised_layers, mask_for, of_layers
 
-_FLAGS = """
+# Zones (features `zf` of layers `l`) as the caller, cleared to :level, sees them.
+_Z_GEOM, _Z_PROPS, _Z_NAME = of_layers("zf.geom", "zf.properties", "zf.name", "l", ":level")
+
+# Permits as the caller sees them ({geom}, {name}, {props} of `f`, from its mask) against zones
+# as it sees them: what covers what is decided on the geometries it is shown, so that a flag
+# never says more about where a permit lies than its map does.
+_FLAGS = f"""
 WITH p AS (
-  SELECT f.id, COALESCE(NULLIF(f.name, ''), f.properties ->> 'number', f.id::text) AS name,
-         f.properties AS props, f.geom,
-         (f.properties ->> 'category') = 'mining'
-           AND coalesce(f.properties ->> 'status', 'active') <> 'cancelled' AS is_mining,
-         CASE WHEN coalesce(f.properties ->> 'status', 'active') <> 'cancelled'
-                   AND (f.properties ->> 'expires') ~ '^\\d{4}-\\d{2}-\\d{2}$'
-              THEN CAST(f.properties ->> 'expires' AS date) < :as_of END AS expired
+  SELECT f.id, COALESCE(NULLIF({{name}}, ''), {{props}} ->> 'number', f.id::text) AS name,
+         {{props}} AS props, {{geom}} AS geom
     FROM features f
    WHERE f.layer_id = :layer
-     AND (CAST(:zone AS bigint) IS NULL OR EXISTS (
-          SELECT FROM features z WHERE z.id = :zone AND z.layer_id = :zone_layer
-             AND z.geom && f.geom AND ST_Intersects(z.geom, f.geom)))
+), q AS (
+  SELECT p.*,
+         (p.props ->> 'category') = 'mining'
+           AND coalesce(p.props ->> 'status', 'active') <> 'cancelled' AS is_mining,
+         CASE WHEN coalesce(p.props ->> 'status', 'active') <> 'cancelled'
+                   AND (p.props ->> 'expires') ~ '^\\d{{{{4}}}}-\\d{{{{2}}}}-\\d{{{{2}}}}$'
+              THEN CAST(p.props ->> 'expires' AS date) < :as_of END AS expired
+    FROM p
+   WHERE CAST(:zone AS bigint) IS NULL OR EXISTS (
+          SELECT FROM features zf JOIN layers l ON l.id = zf.layer_id
+           WHERE zf.id = :zone AND zf.layer_id = :zone_layer
+             AND {_Z_GEOM} && p.geom AND ST_Intersects({_Z_GEOM}, p.geom))
 )
-SELECT p.id, p.name, p.props, z.id AS zone_id, z.name AS zone_name, z.slug AS zone_layer,
-       p.is_mining, coalesce(p.expired, false)
-  FROM p
+SELECT q.id, q.name, q.props, z.id AS zone_id, z.name AS zone_name, z.slug AS zone_layer,
+       q.is_mining, coalesce(q.expired, false)
+  FROM q
   LEFT JOIN LATERAL (
-    SELECT zf.id, COALESCE(NULLIF(zf.name, ''), zf.properties ->> 'name',
-                           zf.properties ->> 'code', zf.id::text) AS name, l.slug
+    SELECT zf.id, COALESCE(NULLIF({_Z_NAME}, ''), {_Z_PROPS} ->> 'name',
+                           {_Z_PROPS} ->> 'code', zf.id::text) AS name, l.slug
       FROM features zf JOIN layers l ON l.id = zf.layer_id
-     WHERE l.kind = 'asm_zone' AND {visible}
-       AND zf.properties ->> 'status' = 'gazetted'
-       AND zf.geom && p.geom AND ST_Covers(zf.geom, p.geom)
+     CROSS JOIN LATERAL (SELECT {_Z_GEOM} AS geom) zg
+     WHERE l.kind = 'asm_zone' AND {{visible}}
+       AND {_Z_PROPS} ->> 'status' = 'gazetted'
+       AND (zf.geom && q.geom OR l.id = ANY(CAST(:below AS bigint[])))
+       AND zg.geom && q.geom AND ST_Covers(zg.geom, q.geom)
      ORDER BY zf.id LIMIT 1
   ) z ON TRUE
- ORDER BY p.id
+ ORDER BY q.id
 """
 
 
@@ -87,10 +107,19 @@ def permit_flags(
         )
     day = as_of or date.today()
     readable, access = visible(who, "l")
+    mask = mask_for(permits, who, "permit")
+    sql = _FLAGS.format(
+        visible=readable,
+        name=mask.name("f.name"),
+        props=mask.properties("f.properties"),
+        geom=mask.geometry("f.geom"),
+    )
     rows = session.execute(
-        text(_FLAGS.replace("{visible}", readable)),
-        {**access, "layer": permits.id, "as_of": day, "zone": zone, "zone_layer": zones_id},
-    ).all()
+        text(sql),
+        {**access, **mask.params(), "layer": permits.id, "as_of": day, "zone": zone,
+         "zone_layer": zones_id, "level": clearance(who).value,
+         "below": generalised_layers(session, who)},
+    ).all()  # fmt: skip
     out = []
     for pid, name, props, zid, zname, zslug, is_mining, expired in rows:
         flags = []
@@ -104,15 +133,13 @@ def permit_flags(
             )  # fmt: skip
         if flagged_only and not flags:
             continue
+        carried = {"number": None, "category": None, "holder": None, "status": "active",
+                   "expires": None}  # fmt: skip
         out.append(
             {
                 "id": pid,
                 "name": name,
-                "number": props.get("number"),
-                "category": props.get("category"),
-                "holder": props.get("holder"),
-                "status": props.get("status", "active"),
-                "expires": props.get("expires"),
+                **{k: props.get(k, v) for k, v in carried.items() if k not in mask.hidden},
                 "zone": None if zid is None else {"id": zid, "name": zname, "layer": zslug},
                 "flags": flags,
             }

@@ -7,6 +7,13 @@ Python then groups the conflicts by category and applies the rules, each giving 
 fail with a stable code and its parameters, written out as a reason in English or French
 (messages.py). It is cheap enough to run while a planner draws.
 
+Sensitive layers (store/sensitivity.py) are screened as the caller sees them: a layer it sees
+generalised takes part with its generalised geometries (grid points or admin areas), so every
+overlap, distance, intersection and verdict is computed on those, never on the exact shapes
+(a zone drawn and moved about would otherwise find a restricted site by its verdicts); names
+and attributes it may not see are left out of the conflicts. A saved zone the caller sees
+generalised cannot be screened (InvalidInput): the answer would give its area and shape.
+
     >>> screen(session, {"type": "Polygon", "coordinates": [...]})["verdict"]
     'warn'
 """
@@ -20,15 +27,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_service.analysis.common import geometry
+from geo_service.analysis.common import check_exact_area, geometry
 from geo_service.analysis.messages import Lang, check_lang, reason
 from geo_service.db.access import visible
 from geo_service.domain.access import Principal
 from geo_service.domain.geometry import check_geometry, parse_geojson
 from geo_service.domain.registry import screening_case_sql
+from geo_service.domain.sensitivity import clearance
 from geo_service.errors import InvalidGeometry, InvalidInput, UnknownFeature
 from geo_service.problems import joined, msg, pydantic_message
 from geo_service.settings import get_settings
+from geo_service.store.sensitivity import (
+    generalised,
+    generalised_layers,
+    hidden_of_layers,
+    of_layers,
+)
 
 # Overlaps smaller than this (1 m²) are shared edges and rounding, not conflicts.
 _SLIVER_HA = 1e-4
@@ -114,10 +128,20 @@ _SCREEN = """
       SELECT lyr.slug, lyr.category, lyr.radius_m, fp.feature_id, fp.geom,
              ST_Intersects(fp.geom, z.g) AS meets
         FROM lyr, z, feature_pieces fp
-       WHERE fp.layer_id = lyr.id
+       WHERE fp.layer_id = lyr.id AND lyr.id <> ALL(CAST(:below AS bigint[]))
          AND (fp.geom && geo_expand_m(z.g, lyr.radius_m)
               OR fp.geom && ST_Translate(geo_expand_m(z.g, lyr.radius_m), z.dx, 0))
          AND fp.feature_id IS DISTINCT FROM CAST(:exclude_id AS bigint)
+      UNION ALL
+      -- The layers the caller sees generalised: their features where it sees them.
+      SELECT lyr.slug, lyr.category, lyr.radius_m, f.id, s.geom, ST_Intersects(s.geom, z.g)
+        FROM lyr JOIN layers l ON l.id = lyr.id CROSS JOIN z
+        JOIN features f ON f.layer_id = lyr.id
+       CROSS JOIN LATERAL (SELECT {shown} AS geom) s
+       WHERE lyr.id = ANY(CAST(:below AS bigint[]))
+         AND (s.geom && geo_expand_m(z.g, lyr.radius_m)
+              OR s.geom && ST_Translate(geo_expand_m(z.g, lyr.radius_m), z.dx, 0))
+         AND f.id IS DISTINCT FROM CAST(:exclude_id AS bigint)
     ), near AS (
       SELECT p.slug, p.category, p.feature_id,
              min(CASE WHEN p.meets THEN 0 ELSE ST_Distance(p.geom::geography, z.geog) END) AS d,
@@ -133,11 +157,12 @@ _SCREEN = """
     )
     SELECT 'zone' AS category, NULL AS slug, NULL::bigint AS id, NULL AS name,
            NULL::jsonb AS properties, ST_Area(z.geog) / 1e4 AS ha, NULL::float8 AS d,
-           CASE WHEN :with_geometry THEN ST_AsGeoJSON(z.g, 7) END AS gj
+           CASE WHEN :with_geometry THEN ST_AsGeoJSON(z.g, 7) END AS gj,
+           NULL::text[] AS hidden
       FROM z
     UNION ALL
-    SELECT n.category, n.slug, f.id, f.name, f.properties, n.ha, n.d, n.gj
-      FROM near n JOIN features f ON f.id = n.feature_id
+    SELECT n.category, n.slug, f.id, {name}, {properties}, n.ha, n.d, n.gj, {hidden}
+      FROM near n JOIN features f ON f.id = n.feature_id JOIN layers l ON l.id = f.layer_id
 """
 
 
@@ -165,8 +190,33 @@ def _radii(rules: Rules) -> dict[str, float]:
     }
 
 
+def _sql(readable: str) -> str:
+    """The screening SQL for a caller who may read the layers `readable` (SQL) and is cleared
+    to `:level`: every layer's features as it sees them (store/sensitivity.py)."""
+    _, properties, name = of_layers("f.geom", "f.properties", "f.name", "l", ":level")
+    shown = generalised("f.geom", "CAST(l.generalise_m AS float8)", "l.generalise = 'admin'")
+    parts = {
+        "{visible}": readable,
+        "{category}": screening_case_sql("l"),
+        "{shown}": shown,
+        "{name}": f"{name} AS name",
+        "{properties}": f"{properties} AS properties",
+        "{hidden}": f"{hidden_of_layers('l', ':level')} AS hidden",
+    }
+    sql = _SCREEN
+    for key, value in parts.items():
+        sql = sql.replace(key, value)
+    return sql
+
+
 def _conflict(category: str, row: Any, zone_ha: float, with_geometry: bool) -> dict[str, Any]:
     props = row.properties or {}
+    hidden = set(row.hidden or ())
+
+    def carried(*keys: str) -> dict[str, Any]:
+        """The feature's attributes `keys`, those the caller may not see left out."""
+        return {k: props.get(k) for k in keys if k not in hidden}
+
     item: dict[str, Any] = {"layer": row.slug, "id": row.id, "name": row.name}
     overlap = {
         "overlap_ha": round(row.ha, 6),
@@ -175,19 +225,19 @@ def _conflict(category: str, row: Any, zone_ha: float, with_geometry: bool) -> d
     shape = {"geometry": geometry(row.gj) if row.ha > _SLIVER_HA else None}
     distance = {"distance_m": round(row.d, 3)}
     if category == "concessions":
-        item |= {k: props.get(k) for k in ("code", "holder", "title_type", "status")}
+        item |= carried("code", "holder", "title_type", "status")
         item |= overlap | (shape if with_geometry else {})
     elif category == "protected_areas":
         item |= overlap | distance | (shape if with_geometry else {})
     elif category == "asm_zones":
-        item |= {"code": props.get("code"), "status": props.get("status")}
+        item |= carried("code", "status")
         item |= overlap | (shape if with_geometry else {})
     elif category == "tailings":
-        item |= distance | {"consequence": props.get("consequence")}
+        item |= distance | carried("consequence")
     elif category == "abandoned_mines":
-        item |= distance | {"hazards": props.get("hazards") or []}
+        item |= distance | {k: v or [] for k, v in carried("hazards").items()}
     elif category == "mine_sites":
-        item |= {"code": props.get("code"), "qualification": props.get("qualification")}
+        item |= carried("code", "qualification")
     else:
         item |= distance
     return item
@@ -226,7 +276,7 @@ def _title_rule(concessions: list[dict[str, Any]], rules: Rules) -> dict[str, An
         ("warn", "other_title_overlap", others),
     ):
         if titles:
-            names = ", ".join(str(c["code"] or c["name"] or c["id"]) for c in titles)
+            names = ", ".join(str(c.get("code") or c["name"] or c["id"]) for c in titles)
             return _rule(
                 "active_exploitation_titles", verdict, code, count=len(titles), titles=names
             )
@@ -281,6 +331,7 @@ def screen(
     exclude_id: int | None = None,
     with_geometry: bool = True,
     lang: str = "en",
+    exact_geometries: bool = False,
 ) -> dict[str, Any]:
     """Screen a drawn zone (GeoJSON geometry, EPSG:4326) or a saved one (`zone_id`, which is
     then left out of its own conflicts). Returns `area_ha` (hectares, geodesic), the overall
@@ -289,17 +340,24 @@ def screen(
     each `overlap_pct` is the share of the screened zone's area, `distance_m` geodesic metres.
     With `with_geometry`, overlaps carry their intersection and `geometry` is the zone.
     Only layers `who` may read take part, and only a zone it may read can be screened.
+    `exact_geometries` (the zone lifecycle's safeguards): sensitive layers take part with their
+    exact shapes whatever `who` is cleared for, so that no move passes a conflict its mover
+    cannot see; names and attributes stay masked.
     """
     checked_lang = check_lang(lang)
     if (zone is None) == (zone_id is None):
         raise InvalidInput(msg("screen.either"), where="geometry")
     checked_rules = rules_with(rules)
     radii = _radii(checked_rules)
+    if zone_id is not None:
+        check_exact_area(session, zone_id, who, where={"zone_id": zone_id})
     readable, access = visible(who, "l")
     result = session.execute(
-        text(_SCREEN.replace("{visible}", readable).replace("{category}", screening_case_sql("l"))),
+        text(_sql(readable)),
         {
             **access,
+            "level": clearance(who).value,
+            "below": [] if exact_geometries else generalised_layers(session, who),
             "zone_id": zone_id,
             "geojson": None if zone is None else _zone_geojson(zone),
             "exclude_id": exclude_id if exclude_id is not None else zone_id,

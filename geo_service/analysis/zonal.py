@@ -5,6 +5,11 @@ pixel values are read as stored. A pixel counts when its centre lies in the zone
 never count. Categorical rasters (integer values with few distinct classes) also give the share
 of each class among the zone's pixels.
 
+Zones of a layer the caller sees generalised (store/sensitivity.py) are the zones it sees: their
+statistics are of the pixels of the generalised geometry (an admin area; a grid point holds no
+pixel centre, so counts 0), never of the exact shape, whose pixel count and values would
+draw it; its name is left out when hidden, and a filter may not name a hidden attribute.
+
     >>> zonal(session, "landcover", "asm-zones")["rows"][0]
     {'zone': {'id': 3, 'name': 'Kaba'}, 'count': 412, 'min': 1.0, 'max': 7.0, 'mean': 3.2,
      'sum': 1318.0, 'classes': {'1': 0.25, '7': 0.75}}
@@ -30,16 +35,18 @@ from geo_service.domain.access import Principal
 from geo_service.domain.geometry import check_geometry, parse_geojson
 from geo_service.errors import BrokenFile, InvalidInput
 from geo_service.problems import msg
+from geo_service.store.sensitivity import mask_for
 
 # A raster is categorical when its values are integers and a coarse read shows at most this many.
 MAX_CLASSES = 32
 
 _ZONES = """
-    SELECT f.id, f.name, ST_AsGeoJSON(ST_CollectionExtract(ST_MakeValid(f.geom), 3), 9)
+    SELECT f.id, {name}, ST_AsGeoJSON({geom}, 9)
       FROM features f
      WHERE f.layer_id = :layer AND ST_Dimension(f.geom) = 2 AND {zone_filter}
      ORDER BY f.id
 """
+_POLYGONS = ("Polygon", "MultiPolygon")
 
 
 def _is_categorical(src: rasterio.DatasetReader, band: int) -> bool:
@@ -53,13 +60,15 @@ def _is_categorical(src: rasterio.DatasetReader, band: int) -> bool:
 def _stats(
     src: rasterio.DatasetReader, zone: dict[str, Any], band: int, categorical: bool
 ) -> dict[str, Any]:
-    shape = transform_geom("EPSG:4326", src.crs, zone)
-    try:
-        data, _ = mask(src, [shape], crop=True, filled=False, indexes=band)
-    except ValueError:  # the zone lies outside the raster
-        values = np.array([], dtype=src.dtypes[band - 1])
-    else:
-        values = np.ma.masked_invalid(data).compressed()
+    values = np.array([], dtype=src.dtypes[band - 1])
+    if zone["type"] in _POLYGONS:  # a zone seen as a grid point holds no pixel centre
+        shape = transform_geom("EPSG:4326", src.crs, zone)
+        try:
+            data, _ = mask(src, [shape], crop=True, filled=False, indexes=band)
+        except ValueError:  # the zone lies outside the raster
+            pass
+        else:
+            values = np.ma.masked_invalid(data).compressed()
     stats: dict[str, Any] = {"count": int(values.size)}
     if values.size:
         stats |= {
@@ -100,11 +109,18 @@ def zonal(
         raise BrokenFile(msg("zonal.no_file", raster=raster), where={"raster": raster})
     if isinstance(zones, str):
         zone_layer = layer_ref(session, zones, who)
-        z_sql, z_params = property_filter(zone_filter, "f", "zf")
+        seen = mask_for(zone_layer, who, "zone")
+        z_sql, z_params = property_filter(zone_filter, "f", "zf", seen.hidden)
+        exact = "ST_CollectionExtract(ST_MakeValid(f.geom), 3)"
+        sql = _ZONES.format(
+            zone_filter=z_sql,
+            name=seen.name("f.name"),
+            geom=exact if seen.grid_m is None else seen.geometry("f.geom"),
+        )
         found = [
             (ref(fid, name), geometry(gj))
             for fid, name, gj in session.execute(
-                text(_ZONES.format(zone_filter=z_sql)), {**z_params, "layer": zone_layer.id}
+                text(sql), {**z_params, **seen.params(), "layer": zone_layer.id}
             )
         ]
     else:

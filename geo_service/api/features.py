@@ -34,7 +34,7 @@ from geo_service.store import layers as store
 from geo_service.store.crs import CRS84, LISTED_CRS, Crs, parse_crs
 from geo_service.store.queryables import queryables as layer_queryables
 from geo_service.store.queryables import typed_value
-from geo_service.store.sensitivity import audit_read, mask_for
+from geo_service.store.sensitivity import audit_read, described, mask_for
 
 router = APIRouter(tags=["OGC API Features"])
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates" / "ogc")
@@ -282,7 +282,7 @@ def collections(
     request: Request, session: DbSession, who: Caller, f: OutputFormat = None
 ) -> Response:
     docs = [
-        _collection(request, store.describe_layer(session, layer))
+        _collection(request, _described(session, layer, who))
         for layer in store.list_layers(session, who)
         if layer.storage == "vector"
     ]
@@ -296,10 +296,15 @@ def collections(
 def collection(
     request: Request, slug: str, session: DbSession, who: Caller, f: OutputFormat = None
 ) -> Response:
-    doc = _collection(request, store.describe_layer(session, store.get_layer(session, slug, who)))
+    doc = _collection(request, _described(session, store.get_layer(session, slug, who), who))
     if wants(request, f) == "html":
         return _html(request, "collection.html", doc["title"], doc)
     return JSONResponse(doc)
+
+
+def _described(session: DbSession, layer: Layer, who: Principal) -> dict[str, Any]:
+    """The layer's description as `who` may read it (no hidden attribute, the grid's extent)."""
+    return described(store.describe_layer(session, layer), mask_for(layer, who))
 
 
 def _queryables(session: DbSession, layer: Layer) -> dict[str, Any]:
@@ -540,7 +545,7 @@ def item_history(
     slug: str, feature_id: FeatureId, session: DbSession, who: Caller
 ) -> dict[str, Any]:
     layer = store.get_layer(session, slug, who)
-    return {"versions": store.feature_history(session, layer, feature_id)}
+    return {"versions": store.feature_history(session, layer, feature_id, mask_for(layer, who))}
 
 
 # -- Part 4: create, replace, update, delete ----------------------------------------------------
@@ -661,9 +666,18 @@ ExpectedVersion = Annotated[int | None, Depends(if_match)]
 
 
 def _feature_response(
-    request: Request, session: DbSession, layer: Layer, feature_id: int, status: int = 200
+    request: Request,
+    session: DbSession,
+    layer: Layer,
+    feature_id: int,
+    who: Principal,
+    status: int = 200,
 ) -> Response:
-    body, version = select.feature(session, layer.id, feature_id, layer.slug)
+    """The feature as written, as `who` may read it (an editor below the layer's level sees
+    what it sees on every other channel)."""
+    body, version = select.feature(
+        session, layer.id, feature_id, layer.slug, mask=mask_for(layer, who)
+    )
     headers = {"ETag": f'"{version}"', **_cache(layer)}
     if status == 201:
         headers["Location"] = f"{base_url(request)}/collections/{layer.slug}/items/{feature_id}"
@@ -680,7 +694,7 @@ def create_item(
         session, layer, geometry or {}, properties, who=who, comment=_comment(body),
         override=_override(body),
     )  # fmt: skip
-    return _feature_response(request, session, layer, created.id, status=201)
+    return _feature_response(request, session, layer, created.id, who, status=201)
 
 
 @router.put("/collections/{slug}/items/{feature_id}", summary="Replace a feature (editor)")
@@ -700,7 +714,7 @@ def replace_item(
         session, layer, feature_id, geometry, properties, replace=True, who=who,
         expected_version=expected, comment=_comment(body), override=_override(body),
     )  # fmt: skip
-    return _feature_response(request, session, layer, feature_id)
+    return _feature_response(request, session, layer, feature_id, who)
 
 
 @router.patch("/collections/{slug}/items/{feature_id}", summary="Update part of a feature (editor)")
@@ -720,7 +734,7 @@ def update_item(
         session, layer, feature_id, geometry, properties, who=who, expected_version=expected,
         comment=_comment(body), override=_override(body),
     )  # fmt: skip
-    return _feature_response(request, session, layer, feature_id)
+    return _feature_response(request, session, layer, feature_id, who)
 
 
 @router.delete(
@@ -769,4 +783,4 @@ def restore_item(
         session, layer, feature_id, version, who=who, expected_version=expected,
         comment=body.comment if body else None,
     )  # fmt: skip
-    return _feature_response(request, session, layer, feature_id)
+    return _feature_response(request, session, layer, feature_id, who)

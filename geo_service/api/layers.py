@@ -36,7 +36,7 @@ from geo_service.io.write import export
 from geo_service.problems import current_language, in_language, msg
 from geo_service.store import features as select
 from geo_service.store import layers as store
-from geo_service.store.sensitivity import SENSITIVITY, audit_read, mask_for
+from geo_service.store.sensitivity import SENSITIVITY, audit_read, described, mask_for
 
 router = APIRouter(tags=["layers"])
 
@@ -133,17 +133,29 @@ def _manager(who: Caller) -> Principal:
 Manager = Annotated[Principal, Depends(_manager)]
 
 
+def _seen_mapping(mapping: Any, hidden: tuple[str, ...]) -> Any:
+    """The layer's import mapping without the fields a caller may not see: no kind field and
+    no source field it maps to (nor their values)."""
+    if not hidden or not isinstance(mapping, dict):
+        return mapping
+    fields = mapping.get("fields")
+    fields = fields if isinstance(fields, dict) else {}
+    gone = set(hidden) | {k for k, v in fields.items() if v in hidden}
+    return {
+        part: {k: v for k, v in value.items() if k not in gone}
+        if isinstance(value, dict)
+        else value
+        for part, value in mapping.items()
+    }
+
+
 def _describe(session: Session, layer: Layer, who: Principal) -> dict[str, Any]:
-    description = store.describe_layer(session, layer)
+    mask = mask_for(layer, who)
+    description = described(store.describe_layer(session, layer), mask)
     description["can_manage"] = store.may_manage(layer, who)
-    description["import_mapping"] = layer.import_mapping
+    description["import_mapping"] = _seen_mapping(layer.import_mapping, mask.hidden)
     if who.is_admin:
         description |= {key: getattr(layer, key) for key in SENSITIVITY}
-    hidden = mask_for(layer, who).hidden
-    if hidden and isinstance(description.get("attributes"), dict):
-        description["attributes"] = {
-            k: v for k, v in description["attributes"].items() if k not in hidden
-        }
     if layer.storage == "raster" and layer.raster_path and Path(layer.raster_path).exists():
         info = raster.describe(Path(layer.raster_path))
         description["extent"] = info.pop("extent")

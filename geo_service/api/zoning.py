@@ -94,7 +94,7 @@ def draft_zone(request: Request, body: DraftZoneBody, session: DbSession, who: E
         session, layer, body.geometry, {**properties, "status": "draft"}, who=who,
         comment=body.comment or "draft from available land",
     )  # fmt: skip
-    return _feature_response(request, session, layer, created.id, status=201)
+    return _feature_response(request, session, layer, created.id, who, status=201)
 
 
 @router.get(

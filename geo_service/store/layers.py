@@ -49,7 +49,13 @@ from geo_service.errors import (
 )
 from geo_service.problems import joined, msg
 from geo_service.store import catalog, zoning
-from geo_service.store.sensitivity import SENSITIVITY
+from geo_service.store.sensitivity import (
+    EXACT,
+    SENSITIVITY,
+    Mask,
+    seen_geojson,
+    seen_properties,
+)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # Sort orders of layers are this far apart: a layer moved between two takes the middle.
@@ -620,11 +626,17 @@ def restore_feature(
     return feature
 
 
-def feature_history(session: Session, layer: Layer, feature_id: int) -> list[dict[str, Any]]:
+def feature_history(
+    session: Session, layer: Layer, feature_id: int, mask: Mask = EXACT
+) -> list[dict[str, Any]]:
     """Every version of a feature, oldest first, the current one last: who made it and when,
     and from the audit log how (create, update, status, restore), the comment given, for
     a zone gazetted despite failing rules the `override` (reason and rules) and for a zone
-    near an international border the `border` flag of its move (store/zoning.py)."""
+    near an international border the `border` flag of its move (store/zoning.py).
+
+    Every version as `mask` lets its reader see the feature (store/sensitivity.py): without
+    its hidden attributes (nor its name when that is one), its geometry generalised, and no
+    `border` (measured on the exact geometry) when generalised."""
     rows = session.scalars(
         select(FeatureHistory)
         .where(FeatureHistory.layer_id == layer.id, FeatureHistory.feature_id == feature_id)
@@ -660,7 +672,18 @@ def feature_history(session: Session, layer: Layer, feature_id: int) -> list[dic
             msg("feature.no_history", id=feature_id, layer=layer.slug),
             where={"layer": layer.slug, "id": feature_id},
         )
-    return versions
+    return [_seen_version(session, v, mask) for v in versions]
+
+
+def _seen_version(session: Session, version: dict[str, Any], mask: Mask) -> dict[str, Any]:
+    if mask.exact:
+        return version
+    seen = version | {"properties": seen_properties(version["properties"], mask)}
+    if mask.hides_name:
+        seen["name"] = None
+    if mask.grid_m is not None:
+        seen |= {"geometry": seen_geojson(session, version["geometry"], mask), "border": None}
+    return seen
 
 
 def _version(

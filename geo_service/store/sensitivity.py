@@ -15,18 +15,24 @@ reads many layers at once, applies the same SQL with the layers' columns.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
+from pyproj import Transformer
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_service.db import audit
 from geo_service.domain.access import Principal
-from geo_service.domain.sensitivity import Level, grid_m, hidden_attributes
+from geo_service.domain.sensitivity import Level, clearance, grid_m, hidden_attributes
 
 # The layer's settings (db/models.Layer), which only an admin sets and sees.
 SENSITIVITY = ("sensitivity", "attribute_sensitivity", "generalise", "generalise_m")
 _LEVELS = "ARRAY['public', 'partner', 'internal', 'restricted']"
+_TO_M = Transformer.from_crs(4326, 3857, always_xy=True)
+_TO_DEG = Transformer.from_crs(3857, 4326, always_xy=True)
 
 
 class Sensitive(Protocol):
@@ -116,23 +122,89 @@ def mask_for(layer: Sensitive, who: Principal, prefix: str = "sens") -> Mask:
     return Mask(grid, layer.generalise == "admin", hidden, prefix)
 
 
+def hidden_of_layers(layer: str, level: str) -> str:
+    """SQL text[] of the attributes of the layer aliased `layer` that a caller cleared to
+    `level` (a SQL text) may not see."""
+    return (
+        f"ARRAY(SELECT s.key FROM jsonb_each_text({layer}.attribute_sensitivity) s"
+        f" WHERE array_position({_LEVELS}, s.value) > array_position({_LEVELS}, {level}))"
+    )
+
+
+def below_sql(layer: str, level: str) -> str:
+    """SQL true when a caller cleared to `level` sees the locations of `layer` generalised."""
+    return f"(array_position({_LEVELS}, {layer}.sensitivity) > array_position({_LEVELS}, {level}))"
+
+
 def of_layers(geom: str, props: str, name: str, layer: str, level: str) -> tuple[str, str, str]:
     """(geometry, properties, name) SQL for features of the layers aliased `layer`, read by a
     caller cleared to `level` (a SQL text): the rule of `Mask`, for a query of many layers."""
     rank = f"array_position({_LEVELS}, {level})"
-    below = f"array_position({_LEVELS}, {layer}.sensitivity) > {rank}"
-    hidden = (
-        f"ARRAY(SELECT s.key FROM jsonb_each_text({layer}.attribute_sensitivity) s"
-        f" WHERE array_position({_LEVELS}, s.value) > {rank})"
-    )
     grid = f"CAST({layer}.generalise_m AS float8)"
     shown = generalised(geom, grid, f"{layer}.generalise = 'admin'")
     return (
-        f"(CASE WHEN {below} THEN {shown} ELSE {geom} END)",
-        f"(({props}) - {hidden})",
+        f"(CASE WHEN {below_sql(layer, level)} THEN {shown} ELSE {geom} END)",
+        f"(({props}) - {hidden_of_layers(layer, level)})",
         f"(CASE WHEN {layer}.attribute_sensitivity ? 'name' AND array_position({_LEVELS},"
         f" {layer}.attribute_sensitivity ->> 'name') > {rank} THEN NULL ELSE {name} END)",
     )
+
+
+def generalised_layers(session: Session, who: Principal) -> list[int]:
+    """Ids of the layers whose locations `who` sees generalised (readable or not: the list only
+    says how a layer is shown, `visible` still says whether it is)."""
+    return list(
+        session.scalars(
+            text(f"SELECT l.id FROM layers l WHERE {below_sql('l', ':level')} ORDER BY l.id"),
+            {"level": clearance(who).value},
+        )
+    )
+
+
+def seen_geojson(session: Session, geometry: dict[str, Any], mask: Mask) -> Any:
+    """A GeoJSON geometry (EPSG:4326) as the caller behind `mask` may see it."""
+    if mask.grid_m is None:
+        return geometry
+    shown = mask.geometry("ST_SetSRID(ST_GeomFromGeoJSON(CAST(:geojson AS text)), 4326)")
+    found = session.scalar(
+        text(f"SELECT ST_AsGeoJSON({shown}, 7)"),
+        {"geojson": orjson.dumps(geometry).decode(), **mask.params()},
+    )
+    return orjson.loads(found)
+
+
+def seen_properties(properties: dict[str, Any] | None, mask: Mask) -> dict[str, Any]:
+    """Attributes without those the caller behind `mask` may not see."""
+    return {k: v for k, v in (properties or {}).items() if k not in mask.hidden}
+
+
+def _snapped(lon: float, lat: float, grid: int, outward: int) -> tuple[float, float]:
+    """A corner moved outward (-1: down, 1: up) to the lines of the Web Mercator grid."""
+    x, y = _TO_M.transform(lon, lat)
+    snap = math.floor if outward < 0 else math.ceil
+    return _TO_DEG.transform(snap(x / grid) * grid, snap(y / grid) * grid)
+
+
+def described(description: dict[str, Any], mask: Mask) -> dict[str, Any]:
+    """A layer's description (store/catalog.details, store/layers.describe_layer) as the
+    caller behind `mask` may read it: no hidden attribute named (in `attributes`,
+    `property_schema` or the style's `by`), and an extent no finer than the grid (its corners
+    moved outward to the grid's lines in EPSG:3857)."""
+    if mask.exact:
+        return description
+    out = dict(description)
+    for key in ("attributes", "property_schema"):
+        if isinstance(out.get(key), dict):
+            out[key] = {k: v for k, v in out[key].items() if k not in mask.hidden}
+    style = out.get("style")
+    if isinstance(style, dict) and style.get("by") in mask.hidden:
+        out["style"] = {k: v for k, v in style.items() if k not in ("by", "categories")}
+    extent = out.get("extent")
+    if mask.grid_m is not None and extent:
+        west, south = _snapped(extent[0], max(extent[1], -85.0), mask.grid_m, -1)
+        east, north = _snapped(extent[2], min(extent[3], 85.0), mask.grid_m, 1)
+        out["extent"] = [west, south, east, north]
+    return out
 
 
 def audit_read(

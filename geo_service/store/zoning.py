@@ -86,12 +86,16 @@ def _sql(template: str, who: Principal) -> tuple[str, dict[str, Any]]:
 def screening(
     session: Session, feature_id: int | None, geometry: Any, who: Principal
 ) -> dict[str, Any]:
-    """The zone screened in `geometry` as `who` sees the layers (its own feature left out)."""
+    """The zone screened in `geometry` against the layers `who` may read (its own feature left
+    out). Sensitive layers take part with their exact shapes: a move is never let through
+    because its mover is cleared only for generalised locations (it learns that a conflict
+    exists, not the attributes it may not see)."""
     from geo_service.analysis.screen import screen  # here: imports of files never screen
 
     return screen(
-        session, to_geojson(geometry), who=who, exclude_id=feature_id, with_geometry=False
-    )
+        session, to_geojson(geometry), who=who, exclude_id=feature_id, with_geometry=False,
+        exact_geometries=True,
+    )  # fmt: skip
 
 
 def border_flag(session: Session, geometry: Any, who: Principal) -> dict[str, Any] | None:

@@ -65,7 +65,11 @@ def export(
         raise Forbidden(
             msg("pmtiles.not_public", layer=slug, visibility=visibility), where={"layer": slug}
         )
-    document = tilejson.build(conn, [slug], "", mvt.TileQuery(), "", settings, OPERATOR)
+    # Whoever may read the archive: its sensitive locations and attributes as anyone sees them,
+    # in its metadata (fields, bounds) as in its tiles.
+    anyone = mvt.masks(layers, Principal(None))
+    described = tilejson.seen(catalog.details(conn, [slug])[slug], anyone[0])
+    document = tilejson.document([described], "", mvt.TileQuery(), "", settings)
     west, south, east, north = document["bounds"]
     tiles = sorted(
         (zxy_to_tileid(t.z, t.x, t.y), t)
@@ -73,8 +77,6 @@ def export(
     )
     if not document.get("vector_layers") or document["bounds"] == tilejson.WORLD:
         raise InvalidInput(msg("pmtiles.empty", layer=slug), where={"layer": slug})
-    # Whoever may read the archive: its sensitive locations and attributes as anyone sees them.
-    anyone = mvt.masks(layers, Principal(None))
     written = empty = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as f:

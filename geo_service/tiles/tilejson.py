@@ -22,6 +22,7 @@ from geo_service.errors import InvalidInput
 from geo_service.problems import msg
 from geo_service.settings import TileSettings
 from geo_service.store import catalog
+from geo_service.store.sensitivity import Mask, described, mask_for
 from geo_service.tiles.mvt import STYLE_FIELDS, TileQuery, property_keys
 
 WORLD = [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
@@ -43,9 +44,10 @@ def _fields(layer: dict[str, Any], query: TileQuery) -> dict[str, str]:
     keys = property_keys(layer["kind"], query.properties)
     seen = layer["attributes"]
     names = keys if keys is not None else sorted(seen)
-    fields = {"id": "Number", "name": "String"}
+    hidden = layer.get("hidden", ())
+    fields = {"id": "Number"} | ({} if "name" in hidden else {"name": "String"})
     for name in names:
-        if name not in fields:
+        if name not in fields and name not in hidden:
             fields[name] = _JSON_TYPES.get(seen.get(name, "string"), "String")
     return fields
 
@@ -131,10 +133,17 @@ def describe(
     conn: Connection, slugs: list[str], who: Principal, settings: TileSettings
 ) -> list[dict[str, Any]]:
     """catalog.details of `slugs`, in their order, once `who` may read them all (else
-    UnknownLayer)."""
-    catalog.lookup(conn, slugs, who, settings)
+    UnknownLayer), as `who` may read them (store/sensitivity.described: no hidden attribute,
+    an extent no finer than the grid); `hidden` lists the attributes its tiles leave out."""
+    records = catalog.lookup(conn, slugs, who, settings)
     info = catalog.details(conn, slugs)
-    return [info[s] for s in slugs]
+    return [seen(info[record.slug], mask_for(record, who)) for record in records]
+
+
+def seen(description: dict[str, Any], mask: Mask) -> dict[str, Any]:
+    """A layer's catalog.details as the caller behind `mask` reads it, `hidden` naming the
+    attributes its tiles leave out (for `fields`, never shown)."""
+    return described(description, mask) | {"hidden": mask.hidden}
 
 
 def document(
@@ -188,7 +197,9 @@ def document(
                 "geometry_types": d["geometry_types"],
                 "kind": d["kind"],
                 "theme": d["theme"],
-                "style_fields": list(STYLE_FIELDS.get(d["kind"], ())),
+                "style_fields": [
+                    f for f in STYLE_FIELDS.get(d["kind"], ()) if f not in d.get("hidden", ())
+                ],
             }
             for d in described
         ]
