@@ -31,21 +31,28 @@ def _period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.dat
     return start or first, end or last
 
 
+Subject = Literal["incidents", "actions", "visits", "sites", "zones", "titles", "tailings"]
+
+
 @router.get("/figures", summary="Monitoring counts by domain, category, site, province, year...")
 def get_figures(
     request: Request,
     session: DbSession,
     who: Reader,
-    subject: Annotated[Literal["incidents", "actions"], Query()] = "incidents",
+    subject: Annotated[Subject, Query()] = "incidents",
     by: Annotated[list[str] | None, Query(description="Repeat for a cross-tab.")] = None,
+    year: Annotated[
+        int | None, Query(ge=2000, le=2100, description="Programme year (April to March).")
+    ] = None,
     start: Annotated[dt.date | None, Query(alias="from")] = None,
     end: Annotated[dt.date | None, Query(alias="to")] = None,
     as_of: Day = None,
     annex_ii_only: Annotated[bool, Query(description="Only OECD Annex II risks.")] = False,
     layer: Annotated[str | None, Query(max_length=63)] = None,
+    f: Annotated[Literal["json", "csv"], Query(description="json, or csv: the rows.")] = "json",
 ) -> Any:
-    first, last = _period(start, end)
-    return figures.figures(
+    first, last = programme_year_bounds(year) if year is not None else _period(start, end)
+    result = figures.figures(
         session,
         subject,
         [b for b in (by or []) if b != "none"],
@@ -54,9 +61,18 @@ def get_figures(
         as_of=as_of,
         annex_ii_only=annex_ii_only,
         layer=layer,
+        who=who,
         cleared=sees(who, Level.internal),
         min_cell=request.app.state.settings.monitoring.min_cell_count,
     )
+    if f == "csv":
+        name = f"figures-{subject}-{first.isoformat()}-{last.isoformat()}.csv"
+        return Response(
+            figures.figures_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return result
 
 
 @router.get("/export/{table}.csv", summary="A monitoring table as CSV")
@@ -72,7 +88,7 @@ def export_table(
         table,
         start=start or dt.date.min,
         end=end or dt.date.max,
-        cleared=sees(who, Level.internal),
+        who=who,
     )
     return Response(
         body,
@@ -83,6 +99,7 @@ def export_table(
 
 @router.get("/report", summary="The OECD due-diligence Step 5 annual report")
 def get_report(
+    request: Request,
     session: DbSession,
     who: Reader,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Programme year.")] = None,
@@ -92,7 +109,10 @@ def get_report(
     lang: Annotated[Literal["fr", "en"], Query()] = "fr",
 ) -> Response:
     first, last = programme_year_bounds(year) if year is not None else _period(start, end)
-    report = step5.build(session, start=first, end=last, lang=lang)
+    report = step5.build(
+        session, start=first, end=last, lang=lang, who=who, cleared=sees(who, Level.internal),
+        min_cell=request.app.state.settings.monitoring.min_cell_count,
+    )  # fmt: skip
     name = f"step5-{first.isoformat()}-{last.isoformat()}"
     if format == "pdf":
         return Response(

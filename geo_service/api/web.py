@@ -136,6 +136,18 @@ def field_page(
     return templates.TemplateResponse(request, "field.html", context)
 
 
+@router.get("/dashboard", response_class=HTMLResponse, summary="The monitoring dashboard")
+def dashboard_page(
+    request: Request,
+    lang: Annotated[str | None, Query(description="Interface language: en or fr.")] = None,
+) -> Response:
+    """Monitoring figures as charts and tables, with their CSV (web/static/app/dashboard.js)."""
+    chosen = pick_language(lang, request.headers.get("accept-language"))
+    config = {"lang": chosen, "messages": messages(chosen), "version": __version__}
+    context = {"config": config, "lang": chosen, **asset_urls(asset_version())}
+    return templates.TemplateResponse(request, "dashboard.html", context)
+
+
 @router.get("/static/{path:path}", include_in_schema=False)
 async def static(path: str, request: Request, v: AssetVersion = None) -> Response:
     """A file of web/static (404 outside it), with cache headers by kind of file."""

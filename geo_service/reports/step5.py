@@ -18,8 +18,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_service.analysis.monitoring import figures
+from geo_service.db.access import visible
+from geo_service.domain.access import Principal
 from geo_service.domain.monitoring import ANNEX_II, DOMAIN
+from geo_service.domain.sensitivity import clearance
 from geo_service.reports.mapimage import FONTS
+from geo_service.store.sensitivity import of_layers
 
 Lang = Literal["fr", "en"]
 _TEMPLATES = Environment(
@@ -68,16 +72,49 @@ def _percent(value: float | None, lang: Lang) -> str:
     return (shown.replace(".", ",") if lang == "fr" else shown) + " %"
 
 
-def build(session: Session, *, start: date, end: date, lang: Lang) -> Step5:
-    """The report's content over [start, end], in `lang`."""
+def _count(value: Any) -> str:
+    """A count, or a dash where it is withheld (a cell too small for the reader's clearance)."""
+    return "—" if value is None else str(value)
+
+
+def _site_names(session: Session, who: Principal | None) -> dict[int, str]:
+    """The names of the sites `who` may read, those it may not see left out (its id stands in)."""
+    if who is None:
+        return {r.id: r.name for r in session.execute(text("SELECT id, name FROM features"))}
+    readable, access = visible(who, "l")
+    _, _, name = of_layers("f.geom", "f.properties", "f.name", "l", ":level")
+    rows = session.execute(
+        text(
+            f"SELECT f.id, {name} AS name FROM features f JOIN layers l ON l.id = f.layer_id"
+            f" WHERE {readable} AND f.id IN (SELECT feature_id FROM incidents"
+            " UNION SELECT feature_id FROM corrective_actions)"
+        ),
+        {**access, "level": clearance(who).value},
+    )
+    return {r.id: r.name for r in rows}
+
+
+def build(
+    session: Session,
+    *,
+    start: date,
+    end: date,
+    lang: Lang,
+    who: Principal | None = None,
+    cleared: bool = True,
+    min_cell: int = 5,
+) -> Step5:
+    """The report's content over [start, end], in `lang`, as `who` may read it: the layers it
+    may read only, small cells withheld when it is not `cleared` (None: every layer, in full)."""
     i = 0 if lang == "fr" else 1
     words = {k: v[i] for k, v in _WORDS.items()}
-    names: dict[int, str] = {
-        r.id: r.name for r in session.execute(text("SELECT id, name FROM features"))
-    }
-    risks = figures(session, "incidents", ["annex_ii"], start=start, end=end, annex_ii_only=True)
+    names = _site_names(session, who)
+    scope: dict[str, Any] = {"who": who, "cleared": cleared, "min_cell": min_cell}
+    risks = figures(
+        session, "incidents", ["annex_ii"], start=start, end=end, annex_ii_only=True, **scope
+    )
     risk_actions = figures(
-        session, "actions", ["annex_ii"], start=start, end=end, annex_ii_only=True
+        session, "actions", ["annex_ii"], start=start, end=end, annex_ii_only=True, **scope
     )
     by_risk = {r["annex_ii"]: r for r in risk_actions["rows"]}
     report = Step5(lang, start, end, words["title"], words)
@@ -87,17 +124,19 @@ def build(session: Session, *, start: date, end: date, lang: Lang) -> Step5:
         report.risks.append(
             [
                 labels[i],
-                str(count),
-                str(acts.get("recommended", 0)),
+                _count(count),
+                _count(acts.get("recommended", 0)),
                 _percent(acts.get("share_executed"), lang),
             ]
         )
     incidents = figures(
-        session, "incidents", ["site", "domain"], start=start, end=end, annex_ii_only=True
-    )
+        session, "incidents", ["site", "domain"], start=start, end=end, annex_ii_only=True,
+        **scope,
+    )  # fmt: skip
     actions = figures(
-        session, "actions", ["site", "domain"], start=start, end=end, annex_ii_only=True
-    )
+        session, "actions", ["site", "domain"], start=start, end=end, annex_ii_only=True,
+        **scope,
+    )  # fmt: skip
     cells: dict[tuple[Any, Any], dict[str, Any]] = {}
     for row in incidents["rows"]:
         cells.setdefault((row["site"], row["domain"]), {})["count"] = row["count"]
@@ -110,16 +149,16 @@ def build(session: Session, *, start: date, end: date, lang: Lang) -> Step5:
             [
                 str(names.get(site) or site),
                 (DOMAIN[domain].fr if lang == "fr" else DOMAIN[domain].en) if domain else "—",
-                str(cell.get("count", 0)),
-                str(cell.get("recommended", 0)),
+                _count(cell.get("count", 0)),
+                _count(cell.get("recommended", 0)),
                 _percent(cell.get("share_executed"), lang),
             ]
         )
     report.total = [
         words["total"],
         "",
-        str(incidents["total"]),
-        str(actions["total"]),
+        _count(incidents["total"]),
+        _count(actions["total"]),
         _percent(actions["share_executed"], lang),
     ]
     return report
