@@ -281,10 +281,11 @@ def record_status(
 
 
 def status(session: Session, layer: Layer, feature_id: int, as_of: date) -> dict[str, Any]:
+    fields = [_qualification_as_of(), *(_as_of_sql(x) for x in _FIELDS if x != "qualification")]
     now = session.execute(
-        text(f"SELECT {', '.join(_as_of_sql(f) for f in _FIELDS)} FROM features f"
-             " WHERE f.id = :fid"), {"fid": feature_id, "as_of": as_of},
-    ).one()  # fmt: skip
+        text(f"SELECT {', '.join(fields)} FROM features f WHERE f.id = :fid"),
+        {"fid": feature_id, "as_of": as_of},
+    ).one()
     history = session.execute(
         text(
             "SELECT id, effective_on, qualification, operating, scheme, comment, recorded_by,"

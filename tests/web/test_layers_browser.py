@@ -116,7 +116,7 @@ def _settle(page, lat: float, lng: float, slug: str) -> None:
 
 def _rows(popup) -> dict[str, str]:
     return popup.evaluate(
-        "p => Object.fromEntries([...p.querySelectorAll('tr')].map(r => "
+        "p => Object.fromEntries([...p.querySelectorAll('.popup-fields tr')].map(r => "
         "[r.querySelector('th').textContent, r.querySelector('td').textContent]))"
     )
 

@@ -9,6 +9,7 @@ import { Availability } from "./availability.js";
 import { Research } from "./research.js";
 import { Risk } from "./risk.js";
 import { Enforcement } from "./enforcement.js";
+import { Monitoring } from "./monitoring.js";
 import { initPhone } from "./phone.js";
 import { phone, showError, showTab } from "./ui.js";
 
@@ -41,13 +42,15 @@ const availability = new Availability(map, layers, zones);
 const research = new Research(map, layers, config);
 const risk = new Risk(map, layers);
 const enforcement = new Enforcement(map, layers);
+const monitoring = new Monitoring(map, layers);
+document.querySelector("[data-tab=monitoring]").addEventListener("click", () => monitoring.activate().catch(showError));
 initSearch(map, layers);
-window.app = { auth, map, layers, zones, availability, research, enforcement, risk, config };
+window.app = { auth, map, layers, zones, availability, research, enforcement, risk, monitoring, config };
 // Signing in or out changes which layers may be read (private ones appear or go) and whether
 // their tiles need the key: the list and every overlay are read again.
 auth.addEventListener("change", () => {
   zones.applyRole(auth.can("edit"), auth.can("manage"));
-  Promise.all([layers.reload(), zones.loadList()]).catch(showError);
+  Promise.all([layers.reload(), zones.loadList()]).then(() => monitoring.signedInChanged()).catch(showError);
 });
 // Who is signed in decides what the lists hold: ask first (only when a key is kept).
 auth.restore()
