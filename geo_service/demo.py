@@ -342,6 +342,10 @@ def load(session: Session, replace: bool = False) -> dict[str, int]:
                 override=DECREE_BEFORE_RULES if gazetted else None,
             )  # fmt: skip
         counts[spec["slug"]] = len(features)
+        if spec["slug"] == "mine-sites":
+            from geo_service import demo_monitoring
+
+            demo_monitoring.load(session, layer.id)
     return counts
 
 

@@ -379,3 +379,25 @@ def test_a_sensitive_layers_sites_visits_and_incidents_are_generalised(
         with Session(engine) as s:
             store.delete_layer(s, slug, OPERATOR)
             s.commit()
+
+
+def test_the_demo_comes_with_a_monitoring_programme(client, demo, engine) -> None:
+    """The demo's sites carry two programme years of monitoring (geo_service/demo_monitoring.py):
+    each site assessed by June 2025 as its own attribute says, and the figures of its verified
+    incidents as SQL counts them."""
+    with engine.connect() as c:
+        verified = c.scalar(text(
+            "SELECT count(*) FROM incidents i JOIN layers l ON l.id = i.layer_id WHERE"
+            " l.slug = 'mine-sites' AND i.verification = 'verified'"
+            " AND i.occurred_on BETWEEN '2025-04-01' AND '2026-03-31'"))  # fmt: skip
+        visits = c.scalar(text(
+            "SELECT count(*) FROM monitoring_visits v JOIN layers l ON l.id = v.layer_id"
+            " WHERE l.slug = 'mine-sites'"))  # fmt: skip
+    assert verified > 0 and visits >= 48
+    figures = client.get("/monitoring/figures", params={
+        "subject": "incidents", "layer": "mine-sites", "year": 2025}).json()  # fmt: skip
+    assert figures["total"] == verified
+    early = client.get("/monitoring/sites", params={"layer": "mine-sites", "as_of": "2025-06-01"})
+    items = client.get("/collections/mine-sites/items", params={"limit": 100}).json()
+    own = {f["id"]: f["properties"]["qualification"] for f in items["features"]}
+    assert {f["id"]: f["properties"]["qualification"] for f in early.json()["features"]} == own
