@@ -262,6 +262,7 @@ _EN: dict[str, str] = {
     "upload.no_file": "No file in the upload: send it in a part named 'file'",
     # Reading features (store/features.py).
     "select.datetime": "datetime '{value}' is not RFC 3339 (2024-05-01 or 2024-05-01T12:00:00Z)",
+    "tiles.as_of": "as_of '{value}' is not a past day or instant (2025-05-01 or 2025-05-01T12:00:00Z)",
     "feature.unknown": "No feature {id} in layer '{layer}'",
     # Tiles (tiles/).
     "layers.unknown": "No layer named {layers}",
@@ -665,6 +666,7 @@ _FR: dict[str, str] = {
     "upload.not_multipart": "Envoyez le fichier en multipart/form-data dans une partie nommée « file »",
     "upload.no_file": "Aucun fichier dans l'envoi : envoyez-le dans une partie nommée « file »",
     "select.datetime": "datetime « {value} » n'est pas au format RFC 3339 (2024-05-01 ou 2024-05-01T12:00:00Z)",
+    "tiles.as_of": "as_of « {value} » n'est ni un jour ni un instant passé (2025-05-01 ou 2025-05-01T12:00:00Z)",
     "feature.unknown": "Aucune entité {id} dans la couche « {layer} »",
     "layers.unknown": "Aucune couche nommée {layers}",
     "tiles.no_layer": "Nommez au moins une couche",

@@ -75,6 +75,18 @@ Properties = Annotated[
     ),
 ]
 
+# The layers as they stood on a past day (its end, UTC) or at an instant, from their history.
+AsOf = Annotated[
+    str | None,
+    Query(
+        alias="as_of",
+        max_length=40,
+        description="Draw the layers as they stood on this past day (its end, UTC) or at this"
+        " instant (RFC 3339), from their history: features since changed show their version of"
+        " then, deleted ones are back, later ones are left out.",
+    ),
+]
+
 
 def _settings(request: Request) -> Settings:
     return request.app.state.settings
@@ -251,6 +263,7 @@ def vector_tile(
     x: X,
     y: Y,
     properties: Properties = None,
+    as_of: AsOf = None,
     if_none_match: IfNoneMatch = None,
     accept_encoding: AcceptEncoding = None,
 ) -> Response:
@@ -410,6 +423,7 @@ def collection_tile(
     ] = None,
     properties: Properties = None,
     colormap: Colormap = raster.DEFAULT_COLORMAP,
+    as_of: AsOf = None,
     if_none_match: IfNoneMatch = None,
     accept_encoding: AcceptEncoding = None,
 ) -> Response:

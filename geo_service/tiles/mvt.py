@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -38,7 +39,7 @@ from sqlalchemy import Connection
 
 from geo_service.domain.access import Principal
 from geo_service.domain.registry import KINDS, LIST_FIELDS
-from geo_service.errors import NotFound
+from geo_service.errors import InvalidInput, NotFound
 from geo_service.problems import msg
 from geo_service.store import cql2
 from geo_service.store.catalog import LayerRecord
@@ -59,8 +60,9 @@ STYLE_FIELDS: dict[str, tuple[str, ...]] = {
 # Query parameters that are not property filters.
 # `v` is a cache-buster a client may add to a tile URL (the app adds the layer version); `lang`
 # is the language of error messages (api/errors.py).
+# `as_of` (a date or an RFC 3339 instant) draws the layers as they stood then, from their history.
 RESERVED = frozenset({"properties", "f", "colormap", "key", "access_token", "v", "lang",
-                      "filter", "filter-lang", "filter-crs"})  # fmt: skip
+                      "filter", "filter-lang", "filter-crs", "as_of"})  # fmt: skip
 
 _HIDDEN = "'{id,fid,name,geom}'::text[]"
 
@@ -141,6 +143,9 @@ coalesce((
 ), ''::bytea)"""
 
 
+_FROM_FEATURES = """            FROM features f
+           WHERE f.layer_id = %(layer{i})s AND {where}
+          OFFSET 0"""
 # One MVT layer of a layer its reader sees generalised (store/sensitivity.py): which tiles hold
 # a feature is decided on the geometry it is shown with, never on the exact one, so that a
 # tile at zoom 18 does not place it better than its grid does.
@@ -164,14 +169,44 @@ coalesce((
 ), ''::bytea)"""
 
 
+# A layer as it stood just before the instant %(as_of)s: its current rows already in force then
+# and its earlier versions in force then (feature_history, kept by the trigger of migration
+# 0001 on every update and delete: a deleted feature is drawn on the days it existed). History
+# has no spatial index; the tile's box still spares the clipping of what lies elsewhere.
+_AS_OF_SQL = _MASKED_SQL.replace(
+    _FROM_FEATURES,
+    """            FROM (
+              SELECT f.id, f.name, f.properties, f.geom FROM features f
+               WHERE f.layer_id = %(layer{i})s AND f.updated_at < %(as_of)s
+              UNION ALL
+              SELECT h.feature_id, h.name, h.properties, h.geom FROM feature_history h
+               WHERE h.layer_id = %(layer{i})s AND h.valid_from < %(as_of)s
+                 AND h.valid_to >= %(as_of)s
+            ) f
+           WHERE {where} AND {near}
+          OFFSET 0""",
+)
+
+
 def _layer_sql(i: int, kind: str, properties: tuple[str, ...] | None, where: str,
-               mask: Mask) -> str:  # fmt: skip
+               mask: Mask, as_of: bool = False) -> str:  # fmt: skip
     columns = _columns(i, kind, properties)
+    ph = "%({})s"
+    if as_of:
+        near = (
+            "f.geom && ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 0.01), 4326)"
+            if mask.grid_m is None
+            else "true"
+        )
+        return _AS_OF_SQL.replace("{i}", str(i)).format(
+            extent=EXTENT, buffer=BUFFER, columns=columns, where=where, near=near,
+            name=mask.name("f.name"), properties=mask.properties("f.properties", ph),
+            geom=mask.geometry("f.geom", ph),
+        )  # fmt: skip
     if mask.exact:
         return _LAYER_SQL.replace("{i}", str(i)).format(
             extent=EXTENT, buffer=BUFFER, columns=columns, where=where
         )
-    ph = "%({})s"
     return _MASKED_SQL.replace("{i}", str(i)).format(
         extent=EXTENT, buffer=BUFFER, columns=columns, where=where, name=mask.name("f.name"),
         properties=mask.properties("f.properties", ph), geom=mask.geometry("f.geom", ph),
@@ -179,12 +214,14 @@ def _layer_sql(i: int, kind: str, properties: tuple[str, ...] | None, where: str
 
 
 @lru_cache(maxsize=256)
-def tile_sql(shape: tuple[tuple[str, tuple[str, ...] | None, str, Mask], ...]) -> str:
-    """The statement for layers of these (kind, properties, filter SQL): its text depends only
-    on them (values are parameters), so psycopg prepares it once per connection and reuses
-    the plan."""
+def tile_sql(
+    shape: tuple[tuple[str, tuple[str, ...] | None, str, Mask], ...], as_of: bool = False
+) -> str:
+    """The statement for layers of these (kind, properties, filter SQL, mask), now or as they
+    stood at `%(as_of)s`: its text depends only on them (values are parameters), so psycopg
+    prepares it once per connection and reuses the plan."""
     parts = [
-        _layer_sql(i, kind, properties, where, mask)
+        _layer_sql(i, kind, properties, where, mask, as_of)
         for i, (kind, properties, where, mask) in enumerate(shape)
     ]
     return "SELECT " + "\n || ".join(parts)
@@ -199,11 +236,13 @@ class TileQuery:
     equalities: tuple[tuple[str, Any], ...] = ()
     filter: str | None = None  # CQL2 JSON, canonical text (part of the cache key)
     filter_crs: Crs = STORAGE
+    as_of: datetime | None = None  # the layers as they stood just before this instant
 
     @property
     def cache_part(self) -> str:
         props = "" if self.properties is None else ",".join(self.properties)
-        return f"p={props}&f={self.condition_text}&c={self.filter_crs.uri}"
+        moment = "" if self.as_of is None else f"&t={self.as_of.isoformat()}"
+        return f"p={props}&f={self.condition_text}&c={self.filter_crs.uri}{moment}"
 
     @property
     def condition_text(self) -> str:
@@ -236,7 +275,29 @@ def tile_query(params: Mapping[str, str]) -> TileQuery:
         equalities=equalities,
         filter=None if expr is None else orjson.dumps(expr, option=orjson.OPT_SORT_KEYS).decode(),
         filter_crs=parse_crs(params.get("filter-crs"), "filter-crs"),
+        as_of=as_of_instant(params.get("as_of")),
     )
+
+
+def as_of_instant(value: str | None) -> datetime | None:
+    """The exclusive end of `as_of` (a date: the end of that day, UTC; an instant: just after
+    it); None when not given. InvalidInput for anything else, or a moment still to come."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+        else:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) + timedelta(
+                microseconds=1
+            )
+    except ValueError:
+        moment = None
+    if moment is None or moment > datetime.now(UTC) + timedelta(days=1):
+        raise InvalidInput(msg("tiles.as_of", value=value[:40]), where={"as_of": value[:40]})
+    return moment
 
 
 def checked_query(conn: Connection, layers: list[LayerRecord], query: TileQuery) -> TileQuery:
@@ -319,5 +380,7 @@ def render(
         keys = property_keys(layer.kind, query.properties)
         params |= {f"layer{i}": layer.id, f"slug{i}": layer.slug,
                    f"keys{i}": None if keys is None else json.dumps(keys)}  # fmt: skip
-    tile = conn.exec_driver_sql(tile_sql(shape), params).scalar()
+    if query.as_of is not None:
+        params["as_of"] = query.as_of
+    tile = conn.exec_driver_sql(tile_sql(shape, query.as_of is not None), params).scalar()
     return bytes(tile) if tile else b""

@@ -4,7 +4,7 @@
 // feature's whole answer. Those allowed (an admin, a layer's owner) retitle, restyle, reorder,
 // share and delete a layer from a small panel of its own.
 import { authHeaders, getJSON, request, withKey } from "./api.js";
-import { t, label, fieldLabel, onLanguageChange, formatNumber } from "./i18n.js";
+import { currentLang, t, label, fieldLabel, onLanguageChange, formatNumber } from "./i18n.js";
 import { KIND_ORDER, STYLE_BY_KIND, Z_INDEX, baseColour, drawStyles, legendOf } from "./styles.js";
 import { featurePopup, layerTitle, zoomToFeature } from "./popup.js";
 import { layerOf, vectorTiles } from "./vectortiles.js";
@@ -45,7 +45,41 @@ export class Layers extends EventTarget {
     };
     this.legend.addTo(map);
     L.DomEvent.disableScrollPropagation(this.legend.getContainer());
+    this.asOf = null; // a past day (YYYY-MM-DD): the layers drawn as they stood then
+    this.initAsOf();
     onLanguageChange(() => this.render());
+  }
+
+  // The map at a past date: every vector layer drawn from its history (tiles' `as_of`), the
+  // popups showing each feature's version of then.
+  initAsOf() {
+    const input = document.getElementById("map-as-of");
+    if (!input) return;
+    input.max = new Date().toISOString().slice(0, 10);
+    input.addEventListener("change", () => this.setAsOf(input.value));
+    document.getElementById("map-as-of-clear")?.addEventListener("click", () => this.setAsOf(null));
+  }
+
+  setAsOf(day) {
+    this.asOf = day && day < new Date().toISOString().slice(0, 10) ? day : null;
+    const input = document.getElementById("map-as-of");
+    if (input) input.value = this.asOf || "";
+    document.body.classList.toggle("as-of", Boolean(this.asOf));
+    const note = document.getElementById("map-as-of-note");
+    if (note) note.hidden = !this.asOf;
+    const clear = document.getElementById("map-as-of-clear");
+    if (clear) clear.hidden = !this.asOf;
+    this.renderAsOfNote();
+    this.map.closePopup();
+    this.syncVectors();
+    this.dispatchEvent(new Event("as-of"));
+  }
+
+  renderAsOfNote() {
+    const note = document.getElementById("map-as-of-note");
+    if (!note || !this.asOf) return;
+    const day = new Date(`${this.asOf}T00:00:00Z`).toLocaleDateString(currentLang() === "fr" ? "fr-FR" : "en-GB", { timeZone: "UTC", dateStyle: "long" });
+    note.textContent = t("layers.as_of_note", { day });
   }
 
   bySlug(slug) {
@@ -140,7 +174,8 @@ export class Layers extends EventTarget {
     const versions = drawn.map((layer) => layer.version).join("-");
     const fields = [...new Set(drawn.map((layer) => layer.style?.by).filter(Boolean))].sort();
     const properties = fields.length ? `&properties=${fields.map(encodeURIComponent).join(",")}` : "";
-    return `/tiles/${slugs}/{z}/{x}/{y}.mvt?v=${versions}${properties}`;
+    const asOf = this.asOf ? `&as_of=${this.asOf}` : "";
+    return `/tiles/${slugs}/{z}/{x}/{y}.mvt?v=${versions}${properties}${asOf}`;
   }
 
   syncVectors() {
@@ -227,6 +262,7 @@ export class Layers extends EventTarget {
   render() {
     this.renderPanel();
     this.renderLegend();
+    this.renderAsOfNote();
   }
 
   renderPanel() {
@@ -450,6 +486,7 @@ export class Layers extends EventTarget {
     if (this.map.pm && (this.map.pm.globalDrawModeEnabled() || this.map.pm.globalEditModeEnabled())) return;
     const popup = L.popup({ maxWidth: 360, maxHeight: 320 }).setLatLng(latlng).setContent(el("div", { class: "popup" }, t("popup.loading"))).openOn(this.map);
     const url = `/collections/${layer.slug}/items/${properties.id}`;
+    if (this.asOf) return this.openPastPopup(popup, layer, url);
     try {
       const feature = await getJSON(url);
       const zone = layer.kind === "asm_zone" ? el("button", {
@@ -461,6 +498,26 @@ export class Layers extends EventTarget {
         history: async () => (await getJSON(`${url}/history`)).versions,
         zoom: (shape) => zoomToFeature(this.map, shape),
         extra: [zone, ...this.popupExtras.map((extra) => extra(layer, feature))].filter(Boolean),
+      }));
+    } catch (error) {
+      popup.close();
+      showError(error);
+    }
+  }
+
+  // A feature as it stood at the map's date: its version in force then, from its history.
+  async openPastPopup(popup, layer, url) {
+    const end = new Date(`${this.asOf}T00:00:00Z`).getTime() + 86400000; // the day's end, UTC
+    try {
+      const versions = (await getJSON(`${url}/history`)).versions;
+      const then = versions.find((v) => Date.parse(v.valid_from) < end && (v.valid_to === null || Date.parse(v.valid_to) >= end));
+      if (!then) throw new Error(t("layers.as_of_missing"));
+      const feature = { type: "Feature", id: Number(url.split("/").pop()), geometry: then.geometry, properties: { name: then.name, ...then.properties } };
+      const note = el("p", { class: "hint popup-as-of" }, t("layers.as_of_version", { version: then.version }));
+      popup.setContent(featurePopup(layer, feature, {
+        history: async () => versions,
+        zoom: (shape) => zoomToFeature(this.map, shape),
+        extra: [note, ...this.popupExtras.map((extra) => extra(layer, feature))].filter(Boolean),
       }));
     } catch (error) {
       popup.close();

@@ -101,8 +101,14 @@ export class Monitoring {
       this.render();
       if (this.active) this.refresh();
     });
+    // The map set to a past date takes the register to that date too.
+    layers.addEventListener("as-of", () => {
+      this.state.asOf = layers.asOf || today();
+      this.render();
+      if (this.active) this.refresh();
+    });
     // A mine site's popup on the map shows its monitoring too, for whoever may read it.
-    layers.popupExtras.push((layer, feature) => (layer.kind === SITE_KIND && accessKey() ? siteBox(layer.slug, feature.id) : null));
+    layers.popupExtras.push((layer, feature) => (layer.kind === SITE_KIND && accessKey() ? siteBox(layer.slug, feature.id, layers.asOf || today()) : null));
   }
 
   // The tab opened, or who is signed in changed: what is drawn is read again.
