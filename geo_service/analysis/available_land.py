@@ -44,7 +44,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_service import jobs
-from geo_service.analysis.common import Naming, layer_ref, property_filter
+from geo_service.analysis.common import Naming, layer_ref, property_filter, seen_geometry
 from geo_service.analysis.export import to_csv
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput, UnknownFeature
@@ -207,7 +207,9 @@ def _side(
     and the minerals of a layer that hides them match nothing)."""
     layer = layer_ref(session, spec["layer"], who)
     mask = mask_for(layer, who, f"{prefix}_m")
-    condition, params = property_filter(spec.get("filter"), "f", prefix, mask.hidden)
+    condition, params = property_filter(
+        spec.get("filter"), "f", prefix, mask.hidden, seen_geometry(mask)
+    )
     if minerals:
         condition = f"({condition}) AND {'FALSE' if 'minerals' in mask.hidden else _MINERALS}"
         params = {**params, "minerals": minerals}

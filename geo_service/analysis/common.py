@@ -84,9 +84,16 @@ def check_exact_area(session: Session, feature_id: int, who: Principal, where: A
         )
 
 
+def seen_geometry(mask: Mask, alias: str = "f") -> str | None:
+    """SQL of the geometry a side's spatial filter tests: the generalised one when the caller
+    sees the layer generalised (its `mask` parameters bound with the query), else None."""
+    return None if mask.grid_m is None else mask.geometry(f"{alias}.geom")
+
+
 def property_filter(
-    filters: Filter | None, alias: str, prefix: str, hidden: tuple[str, ...] = ()
-) -> tuple[str, dict[str, Any]]:
+    filters: Filter | None, alias: str, prefix: str, hidden: tuple[str, ...] = (),
+    geometry: str | None = None,
+) -> tuple[str, dict[str, Any]]:  # fmt: skip
     """SQL (on `alias`) and bind parameters of a side's filter, compiled by the one filter
     compiler (store/cql2.py) as items and tiles compile theirs; 'TRUE' if empty. A filter is
     CQL2 text, CQL2 JSON (an object with "op") or a {property: value} equality map; one on an
@@ -100,7 +107,8 @@ def property_filter(
         expr = cql2.equalities(filters)
     else:
         raise InvalidInput(msg("filter.object"), where={prefix: filters})
-    return cql2.compile_filter(expr, alias=alias, prefix=f"{prefix}_", hidden=hidden)
+    return cql2.compile_filter(expr, alias=alias, prefix=f"{prefix}_", hidden=hidden,
+                               geometry=geometry)  # fmt: skip
 
 
 def ref(feature_id: int | None, name: str | None) -> dict[str, Any] | None:
@@ -221,6 +229,31 @@ class Naming:
     def exact(self) -> bool:
         """Whether the caller sees the side's geometries as they are (else none are given)."""
         return self.mask.grid_m is None
+
+    def pieces(self, layer: str) -> tuple[str, str]:
+        """(CTE, relation) of the side's pieces (feature_id, layer_id, geom, area_m2) as the
+        caller sees them, for the layer bound as `:{layer}`. Exact: `feature_pieces` itself,
+        no CTE, so joins and probes go through its GiST index. Generalised: a CTE
+        `{side}_seen` of each feature whole at its generalised geometry (a grid point or an
+        admin area, made valid like the pieces, with its geodesic area), computed once and
+        scanned without an index: brute force, which sensitive layers are small enough for."""
+        if self.exact:
+            return "", "feature_pieces"
+        seen = self.mask.geometry("f.geom")
+        relation = f"{self.side}_seen"
+        cte = f"""{relation} AS MATERIALIZED (
+          SELECT f.id AS feature_id, f.layer_id, v.geom,
+                 CASE WHEN ST_Dimension(v.geom) = 2 THEN ST_Area(v.geom::geography) ELSE 0 END
+                   AS area_m2
+            FROM features f
+           CROSS JOIN LATERAL (SELECT {seen} AS g) x
+           CROSS JOIN LATERAL (
+             SELECT CASE WHEN ST_Dimension(x.g) = 2
+                         THEN ST_CollectionExtract(ST_MakeValid(x.g), 3)
+                         ELSE ST_MakeValid(x.g) END AS geom) v
+           WHERE f.layer_id = :{layer} AND NOT ST_IsEmpty(f.geom)
+        ),"""
+        return cte, relation
 
     def params(self) -> dict[str, Any]:
         label = {f"{self.side}_label": self.label} if self.label is not None else {}

@@ -5,6 +5,14 @@ subdivided, smaller ones whole): the pieces of one feature never overlap each ot
 and their areas add up to the area of the pair's overlap without double counting. Point sources
 give containment instead of areas; line sources have no area and are left to `proximity`.
 
+Sensitive layers (store/sensitivity.py) overlap as the caller sees them: a side it sees
+generalised takes part with its generalised geometries, each feature whole (a grid point or an
+admin area), so areas, shares and containment are those of what it is shown, never of the
+exact shapes. A grid point has no area: as a target it overlaps by 0 ha (a pair only when
+`min_overlap_ha` is 0, with no `target_pct`), as a source it counts as a point (`inside`).
+Such a side is read without the pieces' index (brute force over a small layer, Naming.pieces),
+and no intersection is drawn.
+
     >>> overlap(session, "asm-zones", "concessions")["rows"][0]
     {'source': {'id': 3, 'name': 'Kaba'}, 'target': {'id': 17, 'name': 'PE 2019/044'},
      'overlap_ha': 12.5, 'source_pct': 25.0, 'target_pct': 1.2}
@@ -29,6 +37,7 @@ from geo_service.analysis.common import (
     layer_ref,
     naming_options,
     property_filter,
+    seen_geometry,
 )
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput
@@ -47,7 +56,7 @@ _SOURCES = """
 # areas summed per pair on the spheroid. Feature areas are the sums of their pieces' geodesic
 # areas (made valid, so an invalid stored polygon never gives a wrong denominator).
 _AREAS = """
-    WITH s AS (
+    WITH {source_cte} {target_cte} s AS (
       SELECT f.id, {source_label} AS name, {source_properties} AS props FROM features f
        WHERE f.layer_id = :src AND {source_filter}
          AND (CAST(:ids AS bigint[]) IS NULL OR f.id = ANY(CAST(:ids AS bigint[])))
@@ -57,8 +66,8 @@ _AREAS = """
     ), pieces AS (
       SELECT sp.feature_id AS sid, tp.feature_id AS tid,
              ST_CollectionExtract(ST_Intersection(sp.geom, tp.geom), 3) AS g
-        FROM feature_pieces sp
-        JOIN feature_pieces tp ON tp.layer_id = :tgt AND ST_Intersects(sp.geom, tp.geom)
+        FROM {source_pieces} sp
+        JOIN {target_pieces} tp ON tp.layer_id = :tgt AND ST_Intersects(sp.geom, tp.geom)
        WHERE sp.layer_id = :src AND ST_Dimension(sp.geom) = 2
          AND sp.feature_id IN (SELECT id FROM s) AND tp.feature_id IN (SELECT id FROM t)
          AND sp.feature_id <> tp.feature_id
@@ -68,9 +77,9 @@ _AREAS = """
         FROM pieces GROUP BY sid, tid
     )
     SELECT p.sid, s.name, s.props, p.tid, t.name, t.props, p.ha,
-           (SELECT sum(x.area_m2) FROM feature_pieces x WHERE x.feature_id = p.sid) / 1e4
+           (SELECT sum(x.area_m2) FROM {source_pieces} x WHERE x.feature_id = p.sid) / 1e4
              AS source_ha,
-           (SELECT sum(x.area_m2) FROM feature_pieces x WHERE x.feature_id = p.tid) / 1e4
+           (SELECT sum(x.area_m2) FROM {target_pieces} x WHERE x.feature_id = p.tid) / 1e4
              AS target_ha,
            p.geojson
       FROM pairs p JOIN s ON s.id = p.sid JOIN t ON t.id = p.tid
@@ -79,11 +88,13 @@ _AREAS = """
 """
 
 # Point sources: which target contains each point (on its boundary counts as inside); a point
-# in no target gets one row with `inside` false.
+# in no target gets one row with `inside` false. A source seen at grid points is one.
 _POINTS = """
-    WITH s AS (
-      SELECT f.id, {source_label} AS name, {source_properties} AS props, f.geom FROM features f
-       WHERE f.layer_id = :src AND {source_filter} AND ST_Dimension(f.geom) = 0
+    WITH {target_cte} s AS (
+      SELECT f.id, {source_label} AS name, {source_properties} AS props, f.geom
+        FROM (SELECT f.id, f.name, f.properties, {source_geom} AS geom FROM features f
+               WHERE f.layer_id = :src AND {source_filter}) f
+       WHERE ST_Dimension(f.geom) = 0
          AND (CAST(:ids AS bigint[]) IS NULL OR f.id = ANY(CAST(:ids AS bigint[])))
     ), t AS (
       SELECT f.id, {target_label} AS name, {target_properties} AS props FROM features f
@@ -93,7 +104,7 @@ _POINTS = """
            CASE WHEN :with_geometry THEN ST_AsGeoJSON(s.geom, 7) END
       FROM s
       LEFT JOIN LATERAL (
-        SELECT DISTINCT tp.feature_id AS tid FROM feature_pieces tp
+        SELECT DISTINCT tp.feature_id AS tid FROM {target_pieces} tp
          WHERE tp.layer_id = :tgt AND ST_Intersects(tp.geom, s.geom) AND tp.feature_id <> s.id
            AND tp.feature_id IN (SELECT id FROM t)
       ) c ON TRUE
@@ -130,16 +141,21 @@ def overlap(
     its display name, else the first of name/nom/NAME/Code/code...), with `properties` holding
     the `source_fields`/`target_fields` attributes (a list, or "*" for all) when asked; the
     result lists those in column order. With `with_geometry`, each row also has the
-    intersection as a GeoJSON geometry. `report(progress, message)` is called between batches
-    of source features (for jobs).
+    intersection as a GeoJSON geometry (none when the caller sees either side generalised:
+    figures are then of the generalised geometries). `report(progress, message)` is called
+    between batches of source features (for jobs).
     """
     if min_overlap_ha < 0:
         raise InvalidInput(msg("overlap.negative"), where={"min_overlap_ha": 0})
     src, tgt = layer_ref(session, source, who), layer_ref(session, target, who)
     s_name = Naming.of(session, src, "source", source_label, source_fields, who)
     t_name = Naming.of(session, tgt, "target", target_label, target_fields, who)
-    s_sql, s_params = property_filter(source_filter, "f", "sf", s_name.mask.hidden)
-    t_sql, t_params = property_filter(target_filter, "f", "tf", t_name.mask.hidden)
+    s_sql, s_params = property_filter(
+        source_filter, "f", "sf", s_name.mask.hidden, seen_geometry(s_name.mask)
+    )
+    t_sql, t_params = property_filter(
+        target_filter, "f", "tf", t_name.mask.hidden, seen_geometry(t_name.mask)
+    )
     params = {
         **s_params,
         **t_params,
@@ -150,7 +166,14 @@ def overlap(
         "min_ha": min_overlap_ha,
         "with_geometry": with_geometry and s_name.exact and t_name.exact,
     }
+    source_cte, source_pieces = s_name.pieces("src")
+    target_cte, target_pieces = t_name.pieces("tgt")
     parts = {
+        "source_cte": source_cte,
+        "target_cte": target_cte,
+        "source_pieces": source_pieces,
+        "target_pieces": target_pieces,
+        "source_geom": s_name.mask.geometry("f.geom"),
         "source_filter": s_sql,
         "target_filter": t_sql,
         "source_label": s_name.label_sql("f"),

@@ -8,6 +8,15 @@ alone could rank a farther feature first; the bound makes the result the true ge
 Near ±180° the box and the probe also look across, so a target 2 km away on the far side of the
 antimeridian is found (Fiji, the Aleutians, Chukotka).
 
+Sensitive layers (store/sensitivity.py) are measured as the caller sees them: a side it sees
+generalised takes part with its generalised geometries (grid points or admin areas), so targets
+are ranked and `distance_m` measured from and to those, never the exact shapes (exact distances
+from a few known points would triangulate a restricted site), and no line is drawn. A source
+seen generalised probes from its generalised geometries, through the index of an exact target.
+A target seen generalised has no pieces to probe: its features are generalised once and
+scanned without the index (brute force, with the same bounds and ±180° looks; sensitive layers
+are small). Exact layers on both sides read exactly as before.
+
     >>> nearest(session, "mine-sites", "rivers", within_m=5000)["rows"][0]
     {'source': {'id': 1, 'name': 'Kobada'}, 'target': {'id': 88, 'name': 'Niger'},
      'distance_m': 1432.7}
@@ -31,6 +40,7 @@ from geo_service.analysis.common import (
     layer_ref,
     naming_options,
     property_filter,
+    seen_geometry,
 )
 from geo_service.domain.access import Principal
 from geo_service.errors import InvalidInput
@@ -52,7 +62,7 @@ def _probe(origin: str) -> str:
     return f"""(
       SELECT max(d) * 1.000001 + 0.01 FROM (
         SELECT min(ST_Distance(c.geom::geography, s.geog)) AS d FROM (
-          SELECT tp.feature_id, tp.geom FROM feature_pieces tp
+          SELECT tp.feature_id, tp.geom FROM {{target_pieces}} tp
            WHERE tp.layer_id = :tgt AND tp.feature_id <> s.id AND {_TARGET}
            ORDER BY tp.geom <-> {origin} LIMIT :probe
         ) c GROUP BY c.feature_id ORDER BY d LIMIT :k
@@ -66,14 +76,15 @@ def _probe(origin: str) -> str:
 # at the cost of one index page), and when the first bound's box reaches past ±180° a second
 # probe from the source shifted by `dx` tightens the bound. Geography distances need no help.
 # OFFSET 0 keeps each bound computed once per source; flattened, the planner would copy the
-# probes into every expression that uses the bound.
+# probes into every expression that uses the bound. `target_pieces` and `target_cte` come from
+# Naming.pieces (the target as the caller sees it), `source_geom` from the source's mask.
 _NEAREST = f"""
-    WITH s AS (
+    WITH {{target_cte}} s AS (
       SELECT f.id, {{source_label}} AS name, {{source_properties}} AS props, f.geom,
              f.geom::geography AS geog,
              CASE WHEN ST_XMin(f.geom) + ST_XMax(f.geom) > 0 THEN -360.0 ELSE 360.0 END AS dx
-        FROM features f
-       WHERE f.layer_id = :src AND {{source_filter}}
+        FROM (SELECT f.id, f.name, f.properties, {{source_geom}} AS geom FROM features f
+               WHERE f.layer_id = :src AND {{source_filter}}) f
     )
     SELECT s.id, s.name, s.props, n.tid, {{target_label}}, {{target_properties}}, n.d,
            CASE WHEN :with_geometry THEN ST_AsGeoJSON(ST_WrapX(ST_WrapX((
@@ -96,7 +107,7 @@ _NEAREST = f"""
      CROSS JOIN LATERAL geo_expand_m(s.geom, b.m) box
      CROSS JOIN LATERAL (
        SELECT tp.feature_id AS tid, min(ST_Distance(tp.geom::geography, s.geog)) AS d
-         FROM feature_pieces tp
+         FROM {{target_pieces}} tp
         WHERE tp.layer_id = :tgt AND tp.feature_id <> s.id AND {_TARGET}
           AND (tp.geom && box OR tp.geom && ST_Translate(box, s.dx, 0))
           AND ST_DWithin(tp.geom::geography, s.geog, b.m)
@@ -129,7 +140,8 @@ def nearest(
     geodesic, 0 when touching or inside); only those within `within_m` metres when given.
     `k=None` with `within_m` lists every target within the distance. Sides are named and carry
     attributes as in `overlap` (`source_label`, `target_fields`...). With `with_geometry`, each
-    row carries the shortest line between the two as GeoJSON.
+    row carries the shortest line between the two as GeoJSON (none when the caller sees
+    either side generalised: distances are then between the generalised geometries).
     """
     if k is not None and k < 1:
         raise InvalidInput(msg("proximity.k"), where={"k": k})
@@ -140,9 +152,17 @@ def nearest(
     src, tgt = layer_ref(session, source, who), layer_ref(session, target, who)
     s_name = Naming.of(session, src, "source", source_label, source_fields, who)
     t_name = Naming.of(session, tgt, "target", target_label, target_fields, who)
-    s_sql, s_params = property_filter(source_filter, "f", "sf", s_name.mask.hidden)
-    t_sql, t_params = property_filter(target_filter, "f", "tf", t_name.mask.hidden)
+    s_sql, s_params = property_filter(
+        source_filter, "f", "sf", s_name.mask.hidden, seen_geometry(s_name.mask)
+    )
+    t_sql, t_params = property_filter(
+        target_filter, "f", "tf", t_name.mask.hidden, seen_geometry(t_name.mask)
+    )
+    target_cte, target_pieces = t_name.pieces("tgt")
     sql = _NEAREST.format(
+        target_cte=target_cte,
+        target_pieces=target_pieces,
+        source_geom=s_name.mask.geometry("f.geom"),
         source_filter=s_sql,
         target_filter=t_sql,
         source_label=s_name.label_sql("f"),

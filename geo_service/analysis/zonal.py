@@ -30,7 +30,14 @@ from shapely.geometry import mapping
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_service.analysis.common import Filter, geometry, layer_ref, property_filter, ref
+from geo_service.analysis.common import (
+    Filter,
+    geometry,
+    layer_ref,
+    property_filter,
+    ref,
+    seen_geometry,
+)
 from geo_service.domain.access import Principal
 from geo_service.domain.geometry import check_geometry, parse_geojson
 from geo_service.errors import BrokenFile, InvalidInput
@@ -110,7 +117,7 @@ def zonal(
     if isinstance(zones, str):
         zone_layer = layer_ref(session, zones, who)
         seen = mask_for(zone_layer, who, "zone")
-        z_sql, z_params = property_filter(zone_filter, "f", "zf", seen.hidden)
+        z_sql, z_params = property_filter(zone_filter, "f", "zf", seen.hidden, seen_geometry(seen))
         exact = "ST_CollectionExtract(ST_MakeValid(f.geom), 3)"
         sql = _ZONES.format(
             zone_filter=z_sql,

@@ -164,6 +164,9 @@ class Compiler:
     # Attributes the caller may not see (store/sensitivity.py): filtering on them would leak
     # them, so they are unknown to it, `name` included.
     hidden: Iterable[str] = ()
+    # SQL of the geometry spatial predicates test (None: `{alias}.geom`): the generalised one
+    # for a caller who sees the layer generalised, or a shrinking box would find the exact site.
+    geometry: str | None = None
 
     def __post_init__(self) -> None:
         self._allowed = None if self.queryables is None else set(self.queryables)
@@ -180,7 +183,7 @@ class Compiler:
 
     def _property(self, name: str) -> _Operand:
         if name in GEOMETRY_NAMES:
-            return _Operand(f"{self.alias}.geom", "geometry")
+            return _Operand(self.geometry or f"{self.alias}.geom", "geometry")
         unknown = self._allowed is not None and name not in self._allowed and name not in _COLUMNS
         if unknown or name in self._hidden:
             listed = ", ".join(sorted(set(self._allowed or ()) - self._hidden)[:40])
@@ -489,10 +492,13 @@ def compile_filter(
     queryables: Iterable[str] | None = None,
     crs: Crs = STORAGE,
     hidden: Iterable[str] = (),
+    geometry: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """SQL (on features `alias`) and bind parameters of a CQL2 JSON filter; 'TRUE' for None.
-    A property among `hidden` is refused as one that is not a queryable."""
+    A property among `hidden` is refused as one that is not a queryable; spatial predicates
+    test `geometry` (SQL) when given, else the feature's own."""
     if expr is None:
         return "TRUE", {}
-    compiler = Compiler(alias, prefix, placeholder, queryables, crs, hidden=hidden)
+    compiler = Compiler(alias, prefix, placeholder, queryables, crs, hidden=hidden,
+                        geometry=geometry)  # fmt: skip
     return compiler.condition(expr), compiler.params

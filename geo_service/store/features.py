@@ -81,6 +81,10 @@ class Selection:
     def where(self, placeholder: str = ":{}") -> tuple[str, dict[str, Any]]:
         clauses = [f"f.layer_id = {placeholder.format('layer_id')}"]
         params: dict[str, Any] = {"layer_id": self.layer_id}
+        # A layer the caller sees generalised is selected by the geometry it is shown with.
+        shown = None if self.mask.grid_m is None else self.mask.geometry("f.geom", placeholder)
+        if shown is not None:
+            params.update(self.mask.params())
         if self.bbox is not None:
             minx, miny, maxx, maxy = self.bbox
             if self.bbox_crs.north_first:
@@ -91,11 +95,14 @@ class Selection:
             )
             plain = Crs(self.bbox_crs.uri, self.bbox_crs.srid, north_first=False)
             box = to_storage(env, plain)
-            clauses.append(f"f.geom && {box} AND ST_Intersects(f.geom, {box})")
+            if shown is None:
+                clauses.append(f"f.geom && {box} AND ST_Intersects(f.geom, {box})")
+            else:  # where the caller sees the feature, never where it is
+                clauses.append(f"ST_Intersects({shown}, {box})")
         if self.filter is not None:
             sql, filter_params = compile_filter(
                 self.filter, placeholder=placeholder, queryables=self.queryables,
-                crs=self.filter_crs, hidden=self.mask.hidden,
+                crs=self.filter_crs, hidden=self.mask.hidden, geometry=shown,
             )  # fmt: skip
             clauses.append(sql)
             params.update(filter_params)

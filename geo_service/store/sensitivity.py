@@ -60,7 +60,7 @@ def generalised(geom: str, grid: str, admin: str) -> str:
     snapped = f"ST_Transform(ST_SnapToGrid(ST_Transform({point}, 3857), {grid}), 4326)"
     area = (
         f"(SELECT a.geom FROM features a JOIN layers al ON al.id = a.layer_id"
-        f" WHERE al.kind = 'admin_boundary' AND al.visibility = 'public'"
+        f" WHERE al.kind = 'reference' AND al.theme = 'admin_boundary' AND al.visibility = 'public'"
         f" AND a.geom && {point} AND ST_Covers(a.geom, {point})"
         f" ORDER BY ST_Area(a.geom), a.id LIMIT 1)"
     )

@@ -363,6 +363,7 @@ def render(
         where, bound = cql2.compile_filter(
             condition, prefix=f"q{i}_", placeholder="%({})s", crs=query.filter_crs,
             hidden=mask.hidden,
+            geometry=None if mask.grid_m is None else mask.geometry("f.geom", "%({})s"),
         )  # fmt: skip
         wheres.append(where)
         params |= bound | mask.params()

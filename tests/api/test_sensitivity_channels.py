@@ -438,3 +438,32 @@ def test_gazetting_is_screened_on_exact_shapes_whatever_the_movers_clearance(
     assert "active_exploitation_titles" in {rule["id"] for rule in refused.json()["rules"]}
     _no_secret(refused)
     assert editor.get(url).json()["properties"]["status"] == "in_consultation"
+
+
+# -- selecting by place ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", [*BELOW, "admin"])
+def test_a_box_or_a_spatial_filter_selects_where_the_caller_sees_the_site(
+    callers, world, role
+) -> None:
+    """A box shrunk around a restricted site's true place finds it only for a caller who sees it
+    there; below the level it is found in the box around its grid point, and a CQL2 spatial
+    filter answers the same on items and on tiles."""
+    c, slug = callers[role], world["slugs"]["tail"]
+    true_lon, true_lat = _lonlat(*NE)
+    centre_lon, centre_lat = CENTRE
+    exact = role == "admin"
+
+    def found(lon: float, lat: float) -> int:
+        around = f"{lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"
+        got = c.get(f"/collections/{slug}/items", params={"bbox": around})
+        assert got.status_code == 200, got.text
+        where = f"S_INTERSECTS(geometry, BBOX({around}))"
+        filtered = c.get(f"/collections/{slug}/items", params={"filter": where})
+        assert filtered.status_code == 200, filtered.text
+        assert filtered.json()["numberMatched"] == got.json()["numberMatched"]
+        return got.json()["numberMatched"]
+
+    assert found(true_lon, true_lat) == (1 if exact else 0)
+    assert found(centre_lon, centre_lat) == (0 if exact else 1)
