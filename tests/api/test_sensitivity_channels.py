@@ -467,3 +467,38 @@ def test_a_box_or_a_spatial_filter_selects_where_the_caller_sees_the_site(
 
     assert found(true_lon, true_lat) == (1 if exact else 0)
     assert found(centre_lon, centre_lat) == (0 if exact else 1)
+
+
+def test_in_admin_mode_a_site_is_shown_as_the_smallest_public_area_holding_it(
+    callers, client, engine
+) -> None:
+    """`generalise: admin`: below the level a site is the smallest public admin area holding it
+    (a district inside its region), checked with shapely; an admin sees the point."""
+    tag = uuid.uuid4().hex[:6]
+    areas, sites = f"sch-areas-{tag}", f"sch-admin-sites-{tag}"
+    region = Polygon([(60.0, -40.0), (61.0, -40.0), (61.0, -39.0), (60.0, -39.0)])
+    district = Polygon([(60.2, -39.8), (60.5, -39.8), (60.5, -39.5), (60.2, -39.5)])
+    site = Point(60.3, -39.7)
+    with Session(engine) as s:
+        layer = store.create_layer(s, areas, OPERATOR, kind="reference", theme="admin_boundary",
+                                   visibility="public")  # fmt: skip
+        for name, shape_ in (("Region", region), ("District", district)):
+            _insert(s, layer.id, shape_, {"name": name})
+        layer = store.create_layer(s, sites, OPERATOR, kind="mine_site", visibility="public")
+        _insert(s, layer.id, site, {"name": "Pit"})
+        s.commit()
+    try:
+        made = client.patch(f"/layers/{sites}", json={
+            "sensitivity": "restricted", "generalise": "admin", "generalise_m": GRID})  # fmt: skip
+        assert made.status_code == 200, made.text
+        seen = callers["viewer"].get(f"/collections/{sites}/items").json()["features"]
+        shown = shape(seen[0]["geometry"])
+        assert shown.geom_type == "Polygon" and shown.covers(site)
+        assert shown.symmetric_difference(district).area < 1e-9
+        exact = client.get(f"/collections/{sites}/items").json()["features"]
+        assert shape(exact[0]["geometry"]).equals(site)
+    finally:
+        with Session(engine) as s:
+            for slug in (areas, sites):
+                store.delete_layer(s, slug, OPERATOR)
+            s.commit()
