@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import lru_cache
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -134,6 +135,54 @@ def field_page(
     config = {"lang": chosen, "messages": messages(chosen), "version": __version__}
     context = {"config": config, "lang": chosen, **asset_urls(asset_version())}
     return templates.TemplateResponse(request, "field.html", context)
+
+
+# The field form's service worker keeps its page and files in a cache of this name and version.
+FIELD_CACHE = "geo-service.field-"
+
+
+class PageFiles(HTMLParser):
+    """The URLs of web/static files a page loads: scripts, styles, icon, import map modules."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.in_import_map = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        url = found.get({"script": "src", "link": "href"}.get(tag, ""))
+        if url and url.startswith("/static/") and url not in self.urls:
+            self.urls.append(url)
+        self.in_import_map = tag == "script" and found.get("type") == "importmap"
+
+    def handle_data(self, data: str) -> None:
+        if self.in_import_map:
+            self.urls.extend(u for u in json.loads(data)["imports"].values() if u not in self.urls)
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_import_map = False
+
+
+@router.get("/field-sw.js", include_in_schema=False)
+def field_worker(request: Request) -> Response:
+    """The field form's service worker (web/templates/field-sw.js): it keeps /field in each
+    language and the files the page loads, read from the page as it is rendered now, in a cache
+    named after their version, so that the form opens offline. Revalidated at each load: a new
+    version of the files is a new worker."""
+    version = asset_version()
+    files = PageFiles()
+    files.feed(bytes(field_page(request, lang=LANGUAGES[0]).body).decode())
+    context = {
+        "cache": f"{FIELD_CACHE}{version}",
+        "prefix": FIELD_CACHE,
+        "pages": ["/field", *(f"/field?lang={lang}" for lang in LANGUAGES)],
+        "files": files.urls,
+    }
+    headers = {"Cache-Control": "no-cache"}
+    return templates.TemplateResponse(
+        request, "field-sw.js", context, headers=headers, media_type="text/javascript"
+    )
 
 
 @router.get("/dashboard", response_class=HTMLResponse, summary="The monitoring dashboard")

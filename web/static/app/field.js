@@ -89,11 +89,20 @@ function fillSites() {
   }
 }
 
+// The sites of the layer chosen, and the choice itself: the next start, offline too, opens the
+// layer last worked on. A layer never read with a signal has no sites to offer: the select then
+// holds one empty, required choice that says so, and the form cannot record an entry.
 async function loadSites() {
   const layer = $("site-layer").value;
   if (!layer) return;
-  const answer = await load(`sites:${layer}`, `/monitoring/sites?layer=${encodeURIComponent(layer)}`);
-  sites = answer.features;
+  remember("layer", layer);
+  try {
+    sites = (await load(`sites:${layer}`, `/monitoring/sites?layer=${encodeURIComponent(layer)}`)).features;
+  } catch {
+    sites = [];
+    $("site").replaceChildren(new Option(t("field.no_sites"), ""));
+    return;
+  }
   fillSites();
 }
 
@@ -204,6 +213,14 @@ function render() {
   $("net").classList.toggle("offline", !online);
 }
 
+// The page and its files kept by a service worker (GET /field-sw.js), so that the form opens
+// and reloads where there is no signal. Without one the form still works while the tab lives.
+function keepForOffline() {
+  if (!navigator.serviceWorker) return;
+  navigator.serviceWorker.register("/field-sw.js", { scope: "/field" })
+    .catch((error) => console.warn("field: the page is not kept for offline use:", error));
+}
+
 function showKind() {
   const kind = document.querySelector("input[name=kind]:checked").value;
   $("visit-fields").hidden = kind !== "visit";
@@ -211,6 +228,7 @@ function showKind() {
 }
 
 async function start() {
+  keepForOffline();
   translate();
   document.documentElement.lang = config.lang;
   $("day").value = new Date().toISOString().slice(0, 10);
@@ -243,6 +261,7 @@ async function start() {
   fillCategories(vocabulary);
   const siteLayers = layers.filter((l) => l.kind === "mine_site");
   $("site-layer").replaceChildren(...siteLayers.map((l) => new Option(l.title || l.slug, l.slug)));
+  if (siteLayers.some((l) => l.slug === cached().layer)) $("site-layer").value = cached().layer;
   $("site-layer").addEventListener("change", loadSites);
   await loadSites();
   locate();
