@@ -273,7 +273,7 @@ async function begin(layer) {
     const [vocab, layers] = await Promise.all([request("GET", "/monitoring/vocabulary"), request("GET", "/layers")]);
     vocabulary = vocab;
     const sites = layers.filter((l) => l.kind === "mine_site");
-    $("layer").append(...sites.map((l) => new Option(l.title || l.slug, l.slug)));
+    $("layer").append(...sites.map((l) => new Option(l[`title_${config.lang}`] || l.title || l.slug, l.slug)));
     if (layer && sites.some((l) => l.slug === layer)) $("layer").value = layer;
   } catch (error) {
     if (error.status === 401) { // a key kept from earlier, since revoked: ask for another

@@ -260,7 +260,7 @@ async function start() {
   ]);
   fillCategories(vocabulary);
   const siteLayers = layers.filter((l) => l.kind === "mine_site");
-  $("site-layer").replaceChildren(...siteLayers.map((l) => new Option(l.title || l.slug, l.slug)));
+  $("site-layer").replaceChildren(...siteLayers.map((l) => new Option(l[`title_${config.lang}`] || l.title || l.slug, l.slug)));
   if (siteLayers.some((l) => l.slug === cached().layer)) $("site-layer").value = cached().layer;
   $("site-layer").addEventListener("change", loadSites);
   await loadSites();
