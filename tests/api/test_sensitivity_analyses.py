@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from geo_service.domain.access import OPERATOR
 from geo_service.store import layers as store
 from tests.analysis.conftest import add_layer, geod_distance_m, geod_ha
+from tests.api.test_sensitivity_channels import _lonlat, _square
 
 GRID = 10_000
 TO_M = Transformer.from_crs(4326, 3857, always_xy=True)
@@ -34,17 +35,6 @@ SITES = {"S1": (CX + 4900, CY + 0), "S2": (CX + 5600, CY + 4800)}
 VILLAGES = {"V": (CX + 5200, CY + 0), "W": (CX - 1000, CY + 300)}
 CONC_AT = (CX + 3000, CY + 2000)  # a restricted concession's centre; its grid point is (CX, CY)
 BELOW = ("anonymous", "viewer")
-
-
-def _lonlat(x: float, y: float) -> tuple[float, float]:
-    return TO_DEG.transform(x, y)
-
-
-def _square(x: float, y: float, half: float) -> Polygon:
-    """A square of side 2 * `half` metres (EPSG:3857) around (x, y), in lon/lat."""
-    corners = [(x - half, y - half), (x + half, y - half), (x + half, y + half),
-               (x - half, y + half)]  # fmt: skip
-    return Polygon([_lonlat(*c) for c in corners])
 
 
 def _grid_point(x: float, y: float) -> Point:
