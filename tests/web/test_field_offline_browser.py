@@ -138,12 +138,14 @@ def test_a_new_version_of_the_files_replaces_the_old_cache(
     page.goto(f"{live_server}/field?lang=en")
     page.wait_for_selector("body.ready")
     page.wait_for_function(CONTROLLED, timeout=15_000)
+    (first,) = page.evaluate(CACHES)
     page.evaluate("caches.open('another-app')")  # not the worker's: it stays
     # A release: the files' version changes, so does the worker, which brings its new cache.
     monkeypatch.setattr(web, "asset_version", lambda: "0123456789ab")
     page.evaluate("navigator.serviceWorker.getRegistration('/field').then((r) => r.update())")
     expected = ["another-app", "geo-service.field-0123456789ab"]
     assert page.evaluate(CACHES_BECOME, expected) == expected
+    assert first.startswith("geo-service.field-") and first not in expected
     kept = page.evaluate(
         """caches.open('geo-service.field-0123456789ab')
              .then((c) => c.keys()).then((rs) => rs.map((r) => new URL(r.url).pathname + new URL(r.url).search))"""
