@@ -125,16 +125,22 @@ def map_page(
     return templates.TemplateResponse(request, "map.html", context)
 
 
+def _light_page(request: Request, lang: str | None, template: str) -> Response:
+    """A page of the app besides the map (field form, dashboard): its language's messages
+    inlined, its files versioned; no map configuration."""
+    chosen = pick_language(lang, request.headers.get("accept-language"))
+    config = {"lang": chosen, "messages": messages(chosen), "version": __version__}
+    context = {"config": config, "lang": chosen, **asset_urls(asset_version())}
+    return templates.TemplateResponse(request, template, context)
+
+
 @router.get("/field", response_class=HTMLResponse, summary="The field form (monitors, on a phone)")
 def field_page(
     request: Request,
     lang: Annotated[str | None, Query(description="Interface language: en or fr.")] = None,
 ) -> Response:
     """Visits and incidents recorded on a phone, queued while offline (web/static/app/field.js)."""
-    chosen = pick_language(lang, request.headers.get("accept-language"))
-    config = {"lang": chosen, "messages": messages(chosen), "version": __version__}
-    context = {"config": config, "lang": chosen, **asset_urls(asset_version())}
-    return templates.TemplateResponse(request, "field.html", context)
+    return _light_page(request, lang, "field.html")
 
 
 # The field form's service worker keeps its page and files in a cache of this name and version.
@@ -191,10 +197,7 @@ def dashboard_page(
     lang: Annotated[str | None, Query(description="Interface language: en or fr.")] = None,
 ) -> Response:
     """Monitoring figures as charts and tables, with their CSV (web/static/app/dashboard.js)."""
-    chosen = pick_language(lang, request.headers.get("accept-language"))
-    config = {"lang": chosen, "messages": messages(chosen), "version": __version__}
-    context = {"config": config, "lang": chosen, **asset_urls(asset_version())}
-    return templates.TemplateResponse(request, "dashboard.html", context)
+    return _light_page(request, lang, "dashboard.html")
 
 
 @router.get("/static/{path:path}", include_in_schema=False)
