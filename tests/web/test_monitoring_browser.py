@@ -97,6 +97,9 @@ def test_sites_by_qualification_incidents_and_photos_today_and_a_month_ago(
     assert tab.inner_text() == words["tab.monitoring"]
     tab.click()
     page.select_option("#monitoring-layer", slug)
+    # settled: the tab's first read (of whichever layer it chose) must not redraw over the popup
+    settled = "document.getElementById('monitoring-panel').getAttribute('aria-busy') === 'false'"
+    page.wait_for_function(settled)
     page.wait_for_selector("[data-site]")
     page.wait_for_function("document.querySelectorAll('[data-incident]').length === 2")
 
@@ -136,6 +139,7 @@ def test_sites_by_qualification_incidents_and_photos_today_and_a_month_ago(
     # occurred but waited for its verdict (given today); Lugushwa's had not happened.
     page.fill("#monitoring-as-of", _day(45))
     page.dispatch_event("#monitoring-as-of", "change")
+    page.wait_for_function(settled)
     page.wait_for_function(
         "id => document.querySelector(`[data-site='${id}']`)?.dataset.qualification === 'green'",
         arg=ids["Kalima"],

@@ -199,6 +199,17 @@ export class Monitoring {
   async refresh() {
     const { layer, asOf, showSites, showIncidents } = this.state;
     const read = (this.reads = (this.reads || 0) + 1);
+    // Busy until the latest read is drawn: a screen reader (and a test) knows when it is settled.
+    const panel = document.getElementById("monitoring-panel");
+    panel?.setAttribute("aria-busy", "true");
+    try {
+      await this.read(read, layer, asOf, showSites, showIncidents);
+    } finally {
+      if (read === this.reads) panel?.setAttribute("aria-busy", "false");
+    }
+  }
+
+  async read(read, layer, asOf, showSites, showIncidents) {
     if (!layer || !accessKey() || (!showSites && !showIncidents)) {
       this.clear();
       this.summary = null;
