@@ -12,12 +12,14 @@ TEST_WORKERS ?= auto
 run: setup
 	$(BIN)/geo-service serve --demo
 
-# mypy runs beside pytest (it needs no database) and its report follows the tests'.
+# mypy runs beside pytest (it needs no database) and its report follows the tests'. pytest may
+# write bytecode even where PYTHONDONTWRITEBYTECODE is set (as on CI): each worker and each
+# nested session would otherwise rewrite and compile every test module again (1.3 s each).
 test: system-deps-test $(STAMP)
 	$(BIN)/ruff check geo_service tests bench migrations
 	@types=$$(mktemp); $(BIN)/mypy > $$types 2>&1 & mypy=$$!; \
 	echo "$(BIN)/python -m pytest -q -n $(TEST_WORKERS)  (and $(BIN)/mypy beside it)"; \
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS); tests=$$?; \
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n $(TEST_WORKERS); tests=$$?; \
 	wait $$mypy; typed=$$?; echo "mypy:"; cat $$types; rm -f $$types; \
 	test $$tests -eq 0 && test $$typed -eq 0
 
