@@ -31,6 +31,31 @@ TEST_HOME = Path(os.environ.get("GEO_SERVICE_TEST_HOME", ROOT / "var" / "test"))
 TEST_SERVER_OPTIONS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
+def _one_tls_context_per_setting() -> None:
+    """httpx builds a TLS context from certifi's bundle for every client it makes (36 ms of
+    CPU), even one that only ever speaks plain HTTP to the live server; the tests make
+    thousands (each `httpx.get`, each poll). They share one per setting instead."""
+    from httpx._transports import default
+
+    make = getattr(default, "create_ssl_context", None)
+    if make is None or getattr(make, "shared", False):
+        return
+    made: dict[bool, object] = {}
+
+    def shared(verify=True, cert=None, trust_env=True):  # type: ignore[no-untyped-def]
+        if verify is not True or cert is not None:
+            return make(verify=verify, cert=cert, trust_env=trust_env)
+        if trust_env not in made:
+            made[trust_env] = make(verify=verify, cert=cert, trust_env=trust_env)
+        return made[trust_env]
+
+    shared.shared = True  # type: ignore[attr-defined]
+    default.create_ssl_context = shared
+
+
+_one_tls_context_per_setting()
+
+
 RUN_ID = "GEO_SERVICE_TEST_RUN"  # the controller's pid, shared with its xdist workers
 TEARDOWN_BOUND = 30.0  # seconds any session fixture may take to tear down
 
