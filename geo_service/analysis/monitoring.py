@@ -255,8 +255,9 @@ def figures(
     min_cell: int = 5,
 ) -> dict[str, Any]:
     """Counts of `subject` grouped by `by` over [start, end], states as of `as_of` (default
-    `end`). Only the layers `who` may read count (None: a caller of our own, such as the Step 5
-    report, every layer); `layer` narrows to one. A caller not `cleared` (below internal) gets
+    `end`, or today while the period runs: an action due later is not yet overdue). Only the
+    layers `who` may read count (None: a caller of our own, such as the Step 5 report, every
+    layer); `layer` narrows to one. A caller not `cleared` (below internal) gets
     cells under `min_cell` withheld, and no human-rights incident by site. `annex_ii_only`
     narrows incidents and actions; visits and features have no risk category to narrow by."""
     spec = SUBJECTS.get(subject)
@@ -296,7 +297,8 @@ def figures(
             else ""
         ),
     )
-    day = as_of or end
+    today = date.today()
+    day = as_of or (today if start <= today <= end else end)  # a running period: as it is now
     params = {
         **_vocabulary(),
         **access,

@@ -8,6 +8,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -141,6 +142,27 @@ def test_actions_share_executed_and_overdue(client: TestClient, small) -> None:
     # before any progress, nothing was executed
     early = _get(client, slug, subject="actions", as_of="2025-07-15", **WIDE)
     assert (early["total"], early["share_executed"]) == (3, 0.0)
+
+
+def test_a_running_period_stands_as_of_today_so_an_action_due_later_is_not_overdue(
+    engine: Engine, client: TestClient
+) -> None:
+    """Without `as_of`, the programme year under way is read as it stands today, not as of its
+    end in March: an action due tomorrow is open, not overdue (the dashboard's default)."""
+    slug, ids = _layer(engine, client, 1)
+    today = date.today()
+    with engine.begin() as c:
+        c.execute(
+            text("INSERT INTO corrective_actions (layer_id, feature_id, stakeholder, description,"
+                 " recommended_on, due_on, status) VALUES (:l, :f, 'government', 'act', :r, :d,"
+                 " 'recommended')"),
+            {"l": _layer_id(c, slug), "f": ids[0], "r": today, "d": today + timedelta(days=1)},
+        )  # fmt: skip
+    got = _get(client, slug, subject="actions")
+    assert got["as_of"] == today.isoformat()
+    assert (got["total"], got["overdue"]) == (1, 0)
+    later = _get(client, slug, subject="actions", as_of=(today + timedelta(days=2)).isoformat())
+    assert (later["total"], later["overdue"]) == (1, 1)
 
 
 def test_small_cells_suppressed_for_viewer(as_role, small) -> None:
