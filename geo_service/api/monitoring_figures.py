@@ -22,7 +22,6 @@ from geo_service.reports import step5
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 
 Reader = Annotated[Principal, Depends(requires(Role.viewer, msg("monitoring.records")))]
-Day = Annotated[dt.date | None, Query(description="A day, YYYY-MM-DD.")]
 
 
 def _period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
@@ -46,7 +45,13 @@ def get_figures(
     ] = None,
     start: Annotated[dt.date | None, Query(alias="from")] = None,
     end: Annotated[dt.date | None, Query(alias="to")] = None,
-    as_of: Day = None,
+    as_of: Annotated[
+        dt.date | None,
+        Query(
+            description="States as they stood at the end of this day (YYYY-MM-DD); default "
+            "today while the period runs, else its last day."
+        ),
+    ] = None,
     annex_ii_only: Annotated[bool, Query(description="Only OECD Annex II risks.")] = False,
     layer: Annotated[str | None, Query(max_length=63)] = None,
     f: Annotated[Literal["json", "csv"], Query(description="json, or csv: the rows.")] = "json",
