@@ -59,6 +59,16 @@ def phone(browser, live_server: str, keys: dict[str, str], console) -> Iterator:
     context.close()
 
 
+def _beyond_the_screen(page) -> list[str]:
+    """The form's controls that reach past the phone's screen, and a page wider than it."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll("input, select, textarea, button")]
+            .filter((e) => e.offsetParent && e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+            .map((e) => e.id || e.name || e.tagName)
+            .concat(document.documentElement.scrollWidth > document.documentElement.clientWidth ? ["(page)"] : [])"""
+    )
+
+
 def test_three_entries_made_offline_arrive_once_each_also_after_a_lost_answer(
     phone, live_server: str, site_layer, engine: Engine, console
 ) -> None:
@@ -67,6 +77,7 @@ def test_three_entries_made_offline_arrive_once_each_also_after_a_lost_answer(
     page.goto(f"{live_server}/field")  # the phone asks for French
     page.wait_for_selector("body.ready")
     assert page.locator("#record").inner_text() == "Enregistrer"
+    assert _beyond_the_screen(page) == []  # the three counts side by side once hid the third
     page.select_option("#site-layer", slug)
     # The phone's position picks the nearest site first.
     page.wait_for_function(
@@ -79,6 +90,7 @@ def test_three_entries_made_offline_arrive_once_each_also_after_a_lost_answer(
     page.fill("#women", "9")
     page.click("#record")
     page.check("input[name=kind][value=incident]")
+    assert _beyond_the_screen(page) == []
     page.select_option("#category", "worst_forms_child_labour")
     page.select_option("#severity", "critical")
     page.click("#record")
