@@ -222,6 +222,12 @@ def test_dashboard_in_french(new_page, live_server: str, keys: dict[str, str], p
     )
     assert programme not in others
     assert english_on(page) == []
+    # On a phone's width the page does not scroll sideways: a table wider than the screen (the
+    # visits', in French) scrolls in its card.
+    page.set_viewport_size({"width": 390, "height": 844})
+    width = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    page.wait_for_function(f"(([scroll, screen]) => scroll <= screen)({width})", timeout=5000)
+    page.set_viewport_size({"width": 1400, "height": 900})
     # A period that ends before it starts: the API refuses, the page says why, in French.
     console.expect("status of 400")
     page.select_option("#year", "")
