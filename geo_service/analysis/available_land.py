@@ -36,9 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import orjson
-import pyogrio
 import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -371,6 +369,9 @@ def as_csv(result: dict[str, Any]) -> str:
 
 def as_gpkg(result: dict[str, Any]) -> bytes:
     """The pieces as a GeoPackage holding one layer, `available_land` (EPSG:4326)."""
+    import geopandas as gpd  # half a second to import (pyogrio imports it too): only here
+    import pyogrio
+
     geometries = [shapely.geometry.shape(f["geometry"]) for f in result["features"]]
     rows = _rows(result)
     frame = gpd.GeoDataFrame(

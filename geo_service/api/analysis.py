@@ -33,7 +33,6 @@ from geo_service.api.responses import GeoJSONResponse, JSONResponse
 from geo_service.domain.access import Principal
 from geo_service.reports.content import Document, analysis_document, zone_document
 from geo_service.reports.html import to_html
-from geo_service.reports.pdf import to_pdf
 
 router = APIRouter(tags=["analysis"])
 
@@ -153,6 +152,8 @@ def _report(doc: Document, fmt: OutputFormat) -> Response:
     (or the layers')."""
     headers = {"Content-Disposition": f'inline; filename="{doc.filename}.{fmt}"'}
     if fmt == "pdf":
+        from geo_service.reports.pdf import to_pdf  # fpdf2 loads with the first PDF
+
         return Response(to_pdf(doc), media_type="application/pdf", headers=headers)
     return HTMLResponse(to_html(doc), headers=headers)
 

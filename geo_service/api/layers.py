@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
@@ -29,14 +29,15 @@ from geo_service.domain.kinds import Kind
 from geo_service.domain.sensitivity import Level
 from geo_service.io import raster
 from geo_service.io.formats import FORMATS, export_format
-from geo_service.io.load import ImportOptions, import_file, preview_file
-from geo_service.io.mapping import parse_mapping
 from geo_service.io.upload import Upload, receive
 from geo_service.io.write import export
 from geo_service.problems import current_language, in_language, msg
 from geo_service.store import features as select
 from geo_service.store import layers as store
 from geo_service.store.sensitivity import SENSITIVITY, audit_read, described, mask_for
+
+if TYPE_CHECKING:  # the importer (and geopandas) load with the first import, not with the app
+    from geo_service.io.load import ImportOptions
 
 router = APIRouter(tags=["layers"])
 
@@ -259,6 +260,9 @@ _IMPORT_FORM = {
 
 
 def _options(fields: dict[str, str], who: Principal) -> ImportOptions:
+    from geo_service.io.load import ImportOptions
+    from geo_service.io.mapping import parse_mapping
+
     def text(name: str) -> str | None:
         return fields.get(name) or fields.get(name.replace("_", "-")) or None
 
@@ -292,6 +296,8 @@ async def _receive(request: Request, folder: Path) -> Upload:
 
 
 def _import_job(engine: Engine, slug: str, upload: Upload, options: ImportOptions, home: Path):
+    from geo_service.io.load import import_file
+
     def work(report: jobs.Report) -> dict[str, Any]:
         try:
             with Session(engine, expire_on_commit=False) as session:
@@ -339,6 +345,8 @@ async def import_layer(
                 engine, "import", _import_job(engine, slug, upload, options, home), owner=who
             )
             return JSONResponse({"job": job, "href": f"/jobs/{job}"}, status_code=202)
+        from geo_service.io.load import import_file
+
         summary = await run_in_threadpool(
             import_file, session, slug, upload.path, upload.filename, options, home=home
         )
@@ -368,6 +376,8 @@ async def preview_import(
     try:
         upload = await _receive(request, folder)
         options = _options(upload.fields, who)
+        from geo_service.io.load import preview_file
+
         result = await run_in_threadpool(
             preview_file, session, slug, upload.path, upload.filename, options
         )

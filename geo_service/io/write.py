@@ -17,16 +17,16 @@ import io
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import orjson
-import pandas as pd
-import pyogrio
 import shapely
 
 from geo_service.io.formats import Format
 from geo_service.store.features import Row
+
+if TYPE_CHECKING:  # geopandas and pyogrio (which imports it) only where a file is written
+    import geopandas as gpd
 
 # A Shapefile holds one geometry family; a mixed layer is split into one file per family.
 _FAMILIES = {
@@ -58,6 +58,9 @@ def _records(rows: Iterable[Row]) -> tuple[list[dict[str, Any]], list[bytes], li
 
 
 def _frame(rows: Iterable[Row]) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+    import pandas as pd
+
     records, geometries, columns = _records(rows)
     table = pd.DataFrame.from_records(records, columns=columns)
     for column in table.columns:
@@ -93,6 +96,8 @@ def export(rows: Iterable[Row], fmt: Format, name: str, folder: Path) -> Path:
         with path.open("w", encoding="utf-8", newline="") as f:
             f.writelines(csv_lines(rows))
         return path
+    import pyogrio
+
     frame = _frame(rows)
     if fmt.name == "shp":
         return _shapefile_zip(frame, name, folder)
@@ -111,6 +116,8 @@ def export(rows: Iterable[Row], fmt: Format, name: str, folder: Path) -> Path:
 def _shapefile_zip(frame: gpd.GeoDataFrame, name: str, folder: Path) -> Path:
     """A zip of one Shapefile per geometry family (`name`, or `name_points`, `name_lines`...);
     geometry collections have no Shapefile type and are left out."""
+    import pyogrio
+
     families = frame.geometry.geom_type.map(_FAMILIES)
     present = [f for f in ("points", "lines", "polygons") if (families == f).any()]
     shp_folder = folder / "shp"

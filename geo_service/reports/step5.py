@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from fpdf import FPDF
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -171,6 +170,8 @@ def to_html(report: Step5) -> str:
 
 def to_pdf(report: Step5) -> bytes:
     """The report as an A4 PDF."""
+    from fpdf import FPDF  # loads with the first PDF, not with the app
+
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.add_font("DejaVu", "", FONTS / "DejaVuSans.ttf")
     pdf.add_font("DejaVu", "B", FONTS / "DejaVuSans-Bold.ttf")

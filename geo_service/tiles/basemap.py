@@ -28,7 +28,6 @@ from pathlib import Path
 
 import morecantile
 import numpy as np
-import pyogrio
 import shapely
 from PIL import Image, ImageDraw, ImageFont
 from pyproj import Transformer
@@ -107,6 +106,8 @@ def _to_mercator(geometries: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=8)
 def _shapes(name: str) -> np.ndarray:
     """The full-detail shapes of one data set, in EPSG:3857, read once per process."""
+    import pyogrio  # it imports geopandas: with the first tile, not with the app
+
     path = RIVERS if name == "rivers" else f"/vsigzip/{BASEMAP / name}.geojson.gz"
     frame = pyogrio.read_dataframe(path, columns=[])
     geometries = frame.geometry.values
