@@ -21,6 +21,9 @@ sync_api = pytest.importorskip("playwright.sync_api")
 DEMO_LAYERS = tuple(spec["slug"] for spec in LAYERS)
 # Where the app keeps the signed-in key (web/static/app/api.js): sessionStorage, per tab.
 KEY_STORE = "geo-service.key"
+# [the page's width, the screen's]: the screen's is clientWidth, not innerWidth, which a phone
+# widens (the layout viewport) to fit whatever overflows.
+PAGE_WIDTHS = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
 
 
 class Console:

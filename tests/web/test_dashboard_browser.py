@@ -15,8 +15,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo_service.domain.access import OPERATOR
+from geo_service.reports.words import _MONTHS
 from geo_service.store import layers as store
-from tests.web.conftest import KEY_STORE, english_on
+from tests.web.conftest import KEY_STORE, PAGE_WIDTHS, english_on
 
 SITES = ("Kalima", "Lugushwa", "Twangiza", "Kamituga")
 # (site, occurred_on, category, verification), programme year 2026 unless said
@@ -106,16 +107,11 @@ def programme(engine: Engine) -> Iterator[str]:
 # -- what the page should say, counted by hand from the lists above ---------------------------
 # The figures of a programme year still running stand as of today, else as of its last day.
 STANDS = min(date.today(), date(2027, 3, 31))
-MONTH_NAMES = {
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"],
-    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre"],
-}  # fmt: skip
 
 
 def _stands(lang: str) -> str:
-    return f"{STANDS.day} {MONTH_NAMES[lang][STANDS.month - 1]} {STANDS.year}"
+    # the reports' month names; the page's come from the browser's toLocaleDateString
+    return f"{STANDS.day} {_MONTHS[lang].split()[STANDS.month - 1]} {STANDS.year}"
 
 
 IN_YEAR = [i for i in INCIDENTS if "2026-04-01" <= i[1] <= "2027-03-31"]
@@ -225,8 +221,7 @@ def test_dashboard_in_french(new_page, live_server: str, keys: dict[str, str], p
     # On a phone's width the page does not scroll sideways: a table wider than the screen (the
     # visits', in French) scrolls in its card.
     page.set_viewport_size({"width": 390, "height": 844})
-    width = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    page.wait_for_function(f"(([scroll, screen]) => scroll <= screen)({width})", timeout=5000)
+    page.wait_for_function(f"(([page, screen]) => page <= screen)({PAGE_WIDTHS})", timeout=5000)
     page.set_viewport_size({"width": 1400, "height": 900})
     # A period that ends before it starts: the API refuses, the page says why, in French.
     console.expect("status of 400")

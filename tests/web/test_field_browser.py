@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from geo_service.domain.access import OPERATOR
 from geo_service.store import layers as store
-from tests.web.conftest import KEY_STORE
+from tests.web.conftest import KEY_STORE, PAGE_WIDTHS
 
 SITES = [("Kalima pit", 27.60, -3.30), ("Kalima river bank", 27.62, -3.31)]
 HERE = {"longitude": 27.6201, "latitude": -3.3098}  # a few metres from the river bank
@@ -62,10 +62,13 @@ def phone(browser, live_server: str, keys: dict[str, str], console) -> Iterator:
 def _beyond_the_screen(page) -> list[str]:
     """The form's controls that reach past the phone's screen, and a page wider than it."""
     return page.evaluate(
-        """() => [...document.querySelectorAll("input, select, textarea, button")]
-            .filter((e) => e.offsetParent && e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
-            .map((e) => e.id || e.name || e.tagName)
-            .concat(document.documentElement.scrollWidth > document.documentElement.clientWidth ? ["(page)"] : [])"""
+        f"""() => {{
+            const [width, screen] = {PAGE_WIDTHS};
+            return [...document.querySelectorAll("input, select, textarea, button")]
+              .filter((e) => e.offsetParent && e.getBoundingClientRect().right > screen + 0.5)
+              .map((e) => e.id || e.name || e.tagName)
+              .concat(width > screen ? ["(page)"] : []);
+        }}"""
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.web.conftest import KEY_STORE
+from tests.web.conftest import KEY_STORE, PAGE_WIDTHS
 
 PHONE = {"width": 390, "height": 844}
 TAP = 44  # px: the smallest a finger hits reliably
@@ -48,10 +48,7 @@ def _box(page, selector: str) -> dict:
 
 
 def _no_sideways_scroll(page) -> None:
-    # the screen's width: on a phone the layout viewport (innerWidth) grows to what overflows
-    width = page.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
+    width = page.evaluate(PAGE_WIDTHS)
     assert width[0] <= width[1], f"the page scrolls sideways: {width}"
 
 
