@@ -373,12 +373,16 @@ SCREENED_STATUS = "gazetted"
 ADMIN_DELETE_STATUSES = frozenset({"gazetted", "suspended"})
 
 
+_KINDS: dict[str, Kind] = {k.value: k for k in Kind}
+
+
 def parse_kind(kind: str) -> Kind:
-    try:
-        return Kind(kind)
-    except ValueError:
+    """The Kind named `kind` (a Kind itself, or its value); InvalidAttributes naming the kinds."""
+    found = _KINDS.get(kind)  # a dict, not Kind(kind): an import asks once per feature
+    if found is None:
         names = ", ".join(k.value for k in Kind)
-        raise InvalidAttributes(msg("kind.unknown", kind=kind, kinds=names)) from None
+        raise InvalidAttributes(msg("kind.unknown", kind=kind, kinds=names))
+    return found
 
 
 def _jsonable(value: Any) -> Any:
@@ -391,7 +395,7 @@ def _jsonable(value: Any) -> Any:
 
 def validate_properties(kind: str | Kind, properties: dict[str, Any], where: Any = None) -> dict:
     """The properties checked and normalised for `kind`; InvalidAttributes lists every problem."""
-    model = MODELS[parse_kind(str(kind))]
+    model = MODELS[parse_kind(kind)]
     clean = {k: v for k, v in properties.items() if v is not None and v != ""}
     if model is None:
         return clean
@@ -417,7 +421,7 @@ def validate_properties(kind: str | Kind, properties: dict[str, Any], where: Any
 
 
 def check_geometry_type(kind: str | Kind, geometry_type: str, where: Any = None) -> None:
-    allowed = GEOMETRY_TYPES[parse_kind(str(kind))]
+    allowed = GEOMETRY_TYPES[parse_kind(kind)]
     if allowed is not None and geometry_type not in allowed:
         raise InvalidGeometry(
             msg("kind.geometry", kind=str(kind), allowed=", ".join(sorted(allowed)),

@@ -6,8 +6,9 @@ the caller commits and nothing is written; a savepoint takes back the layer the 
 and its rows even before the caller rolls back. Geometries are validated in bulk (shapely,
 vectorised); only invalid ones go through `domain.geometry.check_geometry` one by one to be
 repaired, or rejected when `strict`.
-Attributes are validated chunk by chunk while COPY streams the chunks before them, so that
-PostgreSQL (another process) inserts and indexes while Python validates.
+Features are validated chunk by chunk while COPY streams the chunks before them, so that
+PostgreSQL (another process) inserts and indexes while Python validates, and a thread checks
+the next chunk's geometries while this one's attributes are checked.
 
     >>> summary = import_file(session, "sites", Path("sites.gpkg"))  # doctest: +SKIP
     >>> summary  # doctest: +SKIP
@@ -20,6 +21,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -94,8 +96,7 @@ class ImportOptions:
 class Prepared:
     """Features being validated: `rows` yields them for COPY as (name, JSON properties, WKB in
     EPSG:4326 without its SRID: the column's own gives it, whether analyses read it whole);
-    `repaired` and `rejected` are complete
-    before the first row, `count` once every row has been yielded."""
+    `repaired`, `rejected` and `count` are complete once every row has been yielded."""
 
     rows: Iterator[tuple[str | None, bytes, bytes, bool]]
     repaired: list[dict[str, Any]] = field(default_factory=list)
@@ -376,52 +377,56 @@ def _check_fields(frame: gpd.GeoDataFrame, options: ImportOptions, filename: str
 
 
 def _checked_geometries(
-    geoms: np.ndarray, kind: str, strict: bool, filename: str, prepared: Prepared
+    geoms: np.ndarray, start: int, kind: str, strict: bool, filename: str, prepared: Prepared
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Geometries to store (None where rejected), repaired ones noted with their reason, and
-    which of them analyses read whole (bulk.WHOLE_MAX_POINTS: valid, not empty, few points)."""
+    """Geometries to store (None where rejected) of the features from index `start` on,
+    repaired ones noted with their reason, and which of them analyses read whole
+    (bulk.WHOLE_MAX_POINTS: valid, not empty, few points)."""
     geoms = geoms.copy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(missing):
-        prepared.rejected.append({"index": int(i), "reason": msg("import.no_geometry")})
+        prepared.rejected.append({"index": start + int(i), "reason": msg("import.no_geometry")})
     geoms[missing] = None
     invalid = ~missing & ~shapely.is_valid(geoms)
-    _check_finite(geoms, invalid, filename)
+    _check_finite(geoms, invalid, start, filename)
     bounds = shapely.bounds(geoms)
     out_of_range = (np.abs(bounds[:, [0, 2]]) > 180.0001).any(axis=1) | (
         np.abs(bounds[:, [1, 3]]) > 90.0001
     ).any(axis=1)
     for i in np.flatnonzero(out_of_range)[:1]:
-        check_lonlat(geoms[i], where={"file": filename, "index": int(i)})
+        check_lonlat(geoms[i], where={"file": filename, "index": start + int(i)})
     for i in np.flatnonzero(invalid):
-        where = {"file": filename, "index": int(i)}
+        index = start + int(i)
         try:
-            checked = check_geometry(geoms[i], strict=strict, where=where)
+            checked = check_geometry(
+                geoms[i], strict=strict, where={"file": filename, "index": index}
+            )
         except InvalidGeometry as exc:
-            prepared.rejected.append({"index": int(i), "reason": exc.detail})
+            prepared.rejected.append({"index": index, "reason": exc.detail})
             geoms[i] = None
             continue
-        prepared.repaired.append({"index": int(i), "reason": checked.repaired})
+        prepared.repaired.append({"index": index, "reason": checked.repaired})
         geoms[i] = checked.geometry
     kept = ~shapely.is_missing(geoms)
     types = shapely.get_type_id(geoms)
     for type_id in np.unique(types[kept]):
         first = int(np.flatnonzero(kept & (types == type_id))[0])
-        check_geometry_type(kind, geoms[first].geom_type, where={"file": filename, "index": first})
+        where = {"file": filename, "index": start + first}
+        check_geometry_type(kind, geoms[first].geom_type, where=where)
     valid = ~invalid
     valid[invalid] = shapely.is_valid(geoms[invalid])  # the repaired ones, tested again
     whole = kept & valid & (shapely.get_num_coordinates(geoms) <= bulk.WHOLE_MAX_POINTS)
     return geoms, whole & ~shapely.is_empty(geoms)
 
 
-def _check_finite(geoms: np.ndarray, invalid: np.ndarray, filename: str) -> None:
+def _check_finite(geoms: np.ndarray, invalid: np.ndarray, start: int, filename: str) -> None:
     """Refuse the file when a geometry has a NaN or infinite coordinate: no repair can place it,
     and PostGIS would store it. GEOS finds them invalid, so only invalid ones are looked at."""
     indices = np.flatnonzero(invalid)
     if not len(indices):
         return
     reasons = shapely.is_valid_reason(geoms[indices])
-    for i, reason in zip(indices.tolist(), reasons.tolist(), strict=True):
+    for i, reason in zip((indices + start).tolist(), reasons.tolist(), strict=True):
         if reason.startswith("Invalid Coordinate"):
             raise InvalidGeometry(
                 msg("import.not_finite", file=filename, index=i, reason=reason),
@@ -454,22 +459,19 @@ def _require_features(prepared: Prepared, total: int, filename: str) -> None:
 
 
 def prepare(frame: gpd.GeoDataFrame, kind: str, options: ImportOptions, filename: str) -> Prepared:
-    """Validate every feature of `frame` (EPSG:4326) for a layer of `kind`.
+    """Validate every feature of `frame` (EPSG:4326) for a layer of `kind`, as `rows` are
+    consumed, a chunk at a time.
 
     Invalid geometries are repaired (or rejected when `options.strict`) and a feature without a
-    geometry is rejected, all before this returns, so is a geometry type the kind refuses, a
-    NaN or infinite coordinate, and a file left with no feature to import. Attributes are
-    checked as `rows` are consumed: those that do not fit the kind, or hold text PostgreSQL
-    cannot store (NUL, lone surrogates), fail the whole import (InvalidAttributes listing the
-    feature indices and fields, raised after the last row).
+    geometry is rejected; a geometry type the kind refuses, a NaN or infinite coordinate, and a
+    file left with no feature to import fail the whole import, so do attributes that do not fit
+    the kind, or hold text PostgreSQL cannot store (NUL, lone surrogates): InvalidAttributes
+    listing the feature indices and fields, raised after the last row. The caller writes rows
+    as they come, in a savepoint it takes back on any of these errors.
     """
     _check_fields(frame, options, filename)
     prepared = Prepared(rows=iter(()))
-    geoms, whole = _checked_geometries(
-        np.asarray(frame.geometry.array, dtype=object), kind, options.strict, filename, prepared
-    )
-    _require_features(prepared, len(frame), filename)
-    prepared.rows = _rows(frame, geoms, whole, kind, options, filename, prepared)
+    prepared.rows = _rows(frame, kind, options, filename, prepared)
     return prepared
 
 
@@ -520,43 +522,75 @@ def _encoded(props: dict[str, Any]) -> bytes | dict[str, str]:
     return problem or encoded
 
 
+@dataclass
+class _Chunk:
+    """A chunk's geometries checked: which features are kept, the WKB of those, which of them
+    analyses read whole."""
+
+    keep: list[bool]
+    wkbs: list[bytes]
+    whole: list[bool]
+
+
+def _checked_chunk(
+    geoms: np.ndarray, start: int, kind: str, strict: bool, filename: str, prepared: Prepared
+) -> _Chunk:
+    checked, whole = _checked_geometries(geoms, start, kind, strict, filename, prepared)
+    kept = ~shapely.is_missing(checked)
+    return _Chunk(kept.tolist(), shapely.to_wkb(checked[kept]).tolist(), whole.tolist())
+
+
 def _rows(
     frame: gpd.GeoDataFrame,
-    geoms: np.ndarray,
-    whole: np.ndarray,
     kind: str,
     options: ImportOptions,
     filename: str,
     prepared: Prepared,
 ) -> Iterator[tuple[str | None, bytes, bytes, bool]]:
-    keep = (~shapely.is_missing(geoms)).tolist()
-    wholes = whole.tolist()
+    """The rows to write, a chunk at a time: while the features of one chunk are validated and
+    encoded here, a thread checks the geometries of the next (GEOS works without the GIL)."""
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    total = len(geoms)
+    parsed = parse_kind(kind)
     upsert_key, name_field = options.upsert_key, options.name_field
     problems: list[dict[str, Any]] = []
     keys: dict[str, int] = {}
-    wkbs: Iterator[bytes] = iter(())
-    for index, record in enumerate(_records(frame)):
-        if index % CHUNK == 0:  # encode a chunk at a time: vectorised, yet streamed
-            chunk = geoms[index : index + CHUNK]
-            wkbs = iter(shapely.to_wkb(chunk[~shapely.is_missing(chunk)]).tolist())
-        if not keep[index]:
-            continue
-        geometry = next(wkbs)
-        where = {"file": filename, "index": index}
-        try:
-            props = validate_properties(kind, record, where=where)
-        except InvalidAttributes as exc:
-            problems.extend({"index": index, **e} for e in exc.errors)
-            continue
-        encoded = _encoded(props)
-        if isinstance(encoded, dict):
-            problems.append({"index": index, **encoded})
-            continue
-        if upsert_key:
-            _note_key(props, upsert_key, index, keys, filename)
-        if not problems:  # once one row is refused the file is, and nothing more is sent
-            prepared.count += 1
-            yield display_name(props, name_field), encoded, geometry, wholes[index]
+    records = _records(frame)
+
+    def check(start: int) -> _Chunk:
+        chunk = geoms[start : start + CHUNK]
+        return _checked_chunk(chunk, start, kind, options.strict, filename, prepared)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="import-geometries") as pool:
+        ahead = pool.submit(check, 0)
+        for start in range(0, total, CHUNK):
+            chunk = ahead.result()
+            if start + CHUNK < total:
+                ahead = pool.submit(check, start + CHUNK)
+            wkbs = iter(chunk.wkbs)
+            # `keep` first: zip stops on it without drawing the next chunk's first record.
+            for offset, (kept, record) in enumerate(zip(chunk.keep, records, strict=False)):
+                if not kept:
+                    continue
+                index = start + offset
+                geometry = next(wkbs)
+                try:
+                    props = validate_properties(
+                        parsed, record, where={"file": filename, "index": index}
+                    )
+                except InvalidAttributes as exc:
+                    problems.extend({"index": index, **e} for e in exc.errors)
+                    continue
+                encoded = _encoded(props)
+                if isinstance(encoded, dict):
+                    problems.append({"index": index, **encoded})
+                    continue
+                if upsert_key:
+                    _note_key(props, upsert_key, index, keys, filename)
+                if not problems:  # once one row is refused the file is, and nothing more is sent
+                    prepared.count += 1
+                    yield display_name(props, name_field), encoded, geometry, chunk.whole[offset]
+    _require_features(prepared, total, filename)
     if problems:
         first = problems[0]
         raise InvalidAttributes(
