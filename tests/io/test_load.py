@@ -184,3 +184,48 @@ def test_bad_attributes_fail_the_whole_import(session: Session, tmp_path: Path) 
     assert caught.value.where == {"file": "titles.geojson", "index": 1}
     assert caught.value.errors[0]["field"] == "status"
     assert stored(session, "io-bad-attrs") == []
+
+
+def test_chunks_keep_each_feature_with_its_geometry_and_index(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Features are checked and written a chunk at a time: with chunks of 3, a repair, a
+    missing geometry and a bad attribute in later chunks are named by their index in the file,
+    and every stored feature has its own name, attributes and geometry."""
+    import geo_service.io.load as load
+
+    monkeypatch.setattr(load, "CHUNK", 3)
+    squares = [box(-8 + i * 0.01, 12, -7.995 + i * 0.01, 12.005) for i in range(11)]
+    bowtie = shapely.Polygon([(-7.9, 12), (-7.89, 12.01), (-7.89, 12), (-7.9, 12.01)])
+    geoms: list = [*squares[:4], bowtie, *squares[5:7], None, *squares[8:]]
+    frame = gpd.GeoDataFrame(
+        {"name": [f"f{i}" for i in range(11)], "rank": list(range(11))},
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "chunks.gpkg"
+    pyogrio.write_dataframe(frame, path, layer="chunks")
+    summary = import_file(session, "io-chunks", path, options=ImportOptions(who=OPERATOR))
+    assert summary["imported"] == 10
+    assert [r["index"] for r in summary["repaired"]] == [4]
+    assert [r["index"] for r in summary["rejected"]] == [7]
+    rows = stored(session, "io-chunks")
+    assert [r[0] for r in rows] == [f"f{i}" for i in range(11) if i != 7]
+    for name, props, area_ha, wkt in rows:
+        i = int(name[1:])
+        assert props["rank"] == i
+        expected = shapely.make_valid(geoms[i]) if i == 4 else geoms[i]
+        assert area_ha == pytest.approx(geodesic_ha(expected), rel=1e-6)
+        assert shapely.from_wkt(wkt).centroid.equals_exact(expected.centroid, 1e-9)
+
+    # A concession's bad attribute in the third chunk fails the whole file, by its index.
+    frame["status"] = ["active"] * 8 + ["Force majeure?"] + ["active"] * 2
+    frame.loc[7, "geometry"] = squares[7]
+    bad = tmp_path / "bad.gpkg"
+    pyogrio.write_dataframe(frame, bad, layer="bad")
+    with pytest.raises(InvalidAttributes) as refused:
+        import_file(
+            session, "io-chunks-bad", bad, options=ImportOptions(kind="concession", who=OPERATOR)
+        )
+    assert [e["index"] for e in refused.value.errors] == [8]
+    assert stored(session, "io-chunks-bad") == []
