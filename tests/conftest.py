@@ -234,6 +234,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Compositing (in software: no GPU here) in the browser process, not a GPU process of its
+    # own: 31 map and layer tests took 153 s of CPU instead of 166 s, 80 s instead of 86 s.
+    "--in-process-gpu",
 ]
 
 
