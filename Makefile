@@ -32,11 +32,10 @@ system-deps-test:
 	@scripts/system-deps.sh test
 
 # uv (from PyPI) installs in seconds what pip takes over a minute to resolve and unpack; pip
-# does it alone where uv cannot be had or cannot reach an index. The bytecode is compiled once
-# here (about 15 s; the packages' own test suites, a quarter of their files, are left out): uv
-# writes none, and with PYTHONDONTWRITEBYTECODE set (as on CI) every
-# Python process would compile geopandas, SQLAlchemy... from source, 6 s of each test worker's
-# and each `geo-service` subprocess's start.
+# does it alone where uv cannot be had or cannot reach an index. The bytecode of what the
+# service runs is written once here (scripts/write-bytecode.py, about 5 s): uv writes none, and
+# with PYTHONDONTWRITEBYTECODE set (as on CI) every Python process would compile geopandas,
+# SQLAlchemy... from source, 6 s of each `geo-service` start.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@if $(BIN)/pip install -q --disable-pip-version-check uv 2>/dev/null; then \
@@ -47,8 +46,8 @@ $(STAMP): pyproject.toml
 	  echo "pip install -e '.[test]'"; \
 	  $(BIN)/pip install -q --disable-pip-version-check -e '.[test]'; \
 	fi
-	@echo "compiling the packages' bytecode"; \
-	$(BIN)/python -m compileall -q -j 0 -x '/tests?/' $(VENV)/lib geo_service > /dev/null 2>&1 || true
+	@echo "writing the bytecode of what geo-service runs"; \
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python scripts/write-bytecode.py
 	@touch $(STAMP)
 
 lint: $(STAMP)
