@@ -33,7 +33,7 @@ system-deps-test:
 
 # uv (from PyPI) installs in seconds what pip takes over a minute to resolve and unpack; pip
 # does it alone where uv cannot be had or cannot reach an index. The bytecode of what the
-# service runs is written once here (scripts/write-bytecode.py, about 5 s): uv writes none, and
+# service runs is written once here (scripts/write-bytecode.py, about 10 s): uv writes none, and
 # with PYTHONDONTWRITEBYTECODE set (as on CI) every Python process would compile geopandas,
 # SQLAlchemy... from source, 6 s of each `geo-service` start.
 $(STAMP): pyproject.toml

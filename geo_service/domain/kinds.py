@@ -378,7 +378,8 @@ _KINDS: dict[str, Kind] = {k.value: k for k in Kind}
 
 def parse_kind(kind: str) -> Kind:
     """The Kind named `kind` (a Kind itself, or its value); InvalidAttributes naming the kinds."""
-    found = _KINDS.get(kind)  # a dict, not Kind(kind): an import asks once per feature
+    # A dict, not Kind(kind): an import asks once per feature.
+    found = _KINDS.get(kind) if isinstance(kind, str) else None
     if found is None:
         names = ", ".join(k.value for k in Kind)
         raise InvalidAttributes(msg("kind.unknown", kind=kind, kinds=names))

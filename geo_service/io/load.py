@@ -17,6 +17,7 @@ the next chunk's geometries while this one's attributes are checked.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import re
 import unicodedata
@@ -561,12 +562,13 @@ def _rows(
         chunk = geoms[start : start + CHUNK]
         return _checked_chunk(chunk, start, kind, options.strict, filename, prepared)
 
+    # In this context (the language messages are said in...), as asyncio.to_thread does.
     with ThreadPoolExecutor(1, thread_name_prefix="import-geometries") as pool:
-        ahead = pool.submit(check, 0)
+        ahead = pool.submit(contextvars.copy_context().run, check, 0)
         for start in range(0, total, CHUNK):
             chunk = ahead.result()
             if start + CHUNK < total:
-                ahead = pool.submit(check, start + CHUNK)
+                ahead = pool.submit(contextvars.copy_context().run, check, start + CHUNK)
             wkbs = iter(chunk.wkbs)
             # `keep` first: zip stops on it without drawing the next chunk's first record.
             for offset, (kept, record) in enumerate(zip(chunk.keep, records, strict=False)):
