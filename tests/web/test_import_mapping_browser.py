@@ -33,11 +33,18 @@ def _choose(page, path: Path, slug: str, kind: str = "concession") -> None:
     page.select_option("#upload-kind", kind)
 
 
+def _shown(page) -> None:
+    """Wait until the panel has drawn the preview just answered: the preview button is busy from
+    the request until then. (A wait for "networkidle" returns at once once the page has been
+    idle, and the panel was sometimes read before it was redrawn.)"""
+    page.wait_for_selector("#upload-preview:not(.busy)")
+
+
 def _preview(page) -> None:
     with page.expect_response(lambda r: r.url.endswith("/import/preview")) as answer:
         page.click("#upload-preview")
     assert answer.value.status in (200, 400), answer.value.text()
-    page.wait_for_load_state("networkidle")
+    _shown(page)
 
 
 def test_map_a_cadastre_in_the_panel_and_import_typed_titles(
@@ -56,7 +63,7 @@ def test_map_a_cadastre_in_the_panel_and_import_typed_titles(
                           "status": "Status"}.items():  # fmt: skip
         with page.expect_response(lambda r: r.url.endswith("/import/preview")):
             page.select_option(f"#upload-map-{field}", source)
-        page.wait_for_load_state("networkidle")
+        _shown(page)
     values = page.locator('.mapping-value-list li[data-value="ARPC"]')
     assert "refused" in (values.get_attribute("class") or "")
     assert "(1)" in values.inner_text()
@@ -138,7 +145,7 @@ def test_the_mapping_panel_speaks_french(open_map, tmp_path: Path) -> None:
     _preview(page)
     with page.expect_response(lambda r: r.url.endswith("/import/preview")):
         page.select_option("#upload-map-title_type", "Licence_")
-    page.wait_for_load_state("networkidle")
+    _shown(page)
     text = page.locator("#upload-mapping").inner_text()
     assert "Champs du fichier" in text and "seraient refusées" in text
     assert "Type de titre" in text and "(telle quelle)" in text
