@@ -34,7 +34,7 @@ import psycopg
 import pyogrio
 import shapely
 
-from geo_service.db.engine import local_cluster, migrate
+from geo_service.db.engine import libpq_url, local_cluster, migrate
 from geo_service.settings import get_settings
 
 SLUG = "bench-imports"
@@ -92,13 +92,9 @@ def database() -> str:
     return cluster.create_database("geo_bench", drop=True)
 
 
-def libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
 def clean(url: str) -> None:
     """Nothing of a previous run left, dead rows vacuumed, dirty pages written out."""
-    with psycopg.connect(libpq(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("DELETE FROM layers WHERE slug = %s", (SLUG,))
         conn.execute(f"DROP SCHEMA IF EXISTS {OGR_SCHEMA} CASCADE")
         conn.execute(f"CREATE SCHEMA {OGR_SCHEMA}")
@@ -125,7 +121,7 @@ def ours(url: str, path: Path, env: dict[str, str], count: int) -> float:
 
 def ogr2ogr(url: str, path: Path, env: dict[str, str]) -> float:
     elapsed, _ = timed(
-        ["ogr2ogr", "-f", "PostgreSQL", f"PG:{libpq(url)}", str(path), "-nln", "parcels",
+        ["ogr2ogr", "-f", "PostgreSQL", f"PG:{libpq_url(url)}", str(path), "-nln", "parcels",
          "-lco", f"SCHEMA={OGR_SCHEMA}", "-lco", "GEOMETRY_NAME=geom",
          "-lco", "SPATIAL_INDEX=GIST"],
         env,
@@ -146,7 +142,7 @@ def start_up(url: str, folder: Path, env: dict[str, str]) -> dict[str, float]:
         runs["to_reading"].append(timed(refused, env, check=False)[0])
         layer = f"{SLUG}-small-{run}"
         runs["small"].append(timed([str(COMMAND), "import", str(small), "--layer", layer], env)[0])
-    with psycopg.connect(libpq(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("DELETE FROM layers WHERE slug LIKE %s", (f"{SLUG}-small-%",))
     return {name: min(times) for name, times in runs.items()}
 

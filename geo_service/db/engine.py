@@ -154,15 +154,19 @@ def _head() -> str | None:
     return heads.pop()
 
 
+def libpq_url(url: str) -> str:
+    """`url` (an SQLAlchemy URL, e.g. postgresql+psycopg://) as libpq and psycopg take it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _at_head(url: str) -> bool:
     """Whether the database at `url` is at the migrations' head; False when unsure (no
     answer, no alembic_version table yet), and Alembic then does what it always does."""
     head = _head()
     if head is None:
         return False
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     try:
-        with psycopg.connect(libpq, connect_timeout=CONNECT_TIMEOUT) as conn:
+        with psycopg.connect(libpq_url(url), connect_timeout=CONNECT_TIMEOUT) as conn:
             rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
     except psycopg.Error:
         return False

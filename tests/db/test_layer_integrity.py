@@ -12,13 +12,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from geo_service.db.engine import libpq_url, migrate
 from geo_service.db.local import LocalCluster
 
 POINT = "SRID=4326;POINT(-8 12)"
-
-
-def _libpq(engine: Engine) -> str:
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _layer(conn: psycopg.Connection, slug: str) -> int:
@@ -104,7 +101,7 @@ def _race(engine: Engine, first: str, second: str) -> tuple[list[BaseException],
     """In a new layer, `first` (SQL on the layer's id) runs in a transaction left open, then
     `second` in a thread, which must wait for it; `first` commits, then `second`. The errors of
     `second`, and how many features the layer is left with."""
-    url = _libpq(engine)
+    url = libpq_url(engine.url.render_as_string(hide_password=False))
     with psycopg.connect(url, autocommit=True) as setup:
         layer = _layer(setup, f"integrity-{uuid.uuid4().hex[:8]}")
     params = {"layer": layer, "geom": POINT}
@@ -157,13 +154,11 @@ def test_truncating_layers_truncates_features(cluster: LocalCluster | None) -> N
     """In a database of its own: TRUNCATE is not for a database other tests share."""
     if cluster is None:
         pytest.skip("needs the embedded cluster to create a database")
-    from geo_service.db.engine import migrate
-
     name = f"geo_truncate_{os.getpid()}"
     url = cluster.create_database(name, drop=True)
     try:
         migrate(url)
-        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+        with psycopg.connect(cluster.libpq_url(name), autocommit=True) as conn:
             layer = _layer(conn, "truncated")
             conn.execute("INSERT INTO features (layer_id, geom) VALUES (%s, %s)", (layer, POINT))
             conn.execute("TRUNCATE layers CASCADE")
